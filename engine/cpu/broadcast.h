@@ -1,0 +1,92 @@
+// NumPy broadcasting for elementwise kernels over contiguous tensors.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <fmt/format.h>
+#include <vector>
+
+#include "engine/cpu/parallel.h"
+#include "engine/tensor.h"
+
+namespace adx::cpu {
+
+// The shape both operands broadcast to, or an Error naming `op`.
+inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const size_t nd = std::max(a.size(), b.size());
+  Shape out(nd);
+  for (size_t i = 0; i < nd; ++i) {
+    const int64_t da = i < nd - a.size() ? 1 : a[i - (nd - a.size())];
+    const int64_t db = i < nd - b.size() ? 1 : b[i - (nd - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw Error(fmt::format("{}: shapes {} and {} do not broadcast", op, shape_str(a),
+                              shape_str(b)));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Element strides of `in` seen through shape `out` (0 along broadcast dims).
+inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (size_t k = 0; k < in.size(); ++k) {
+    const size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
+    strides[o] = in[i] == 1 ? 0 : stride;
+    stride *= in[i];
+  }
+  return strides;
+}
+
+// out[i] = f(in_0[i'], ..., in_{N-1}[i']) with broadcasting; `out` has shape `out_shape`.
+template <size_t N, class F>
+void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
+  const Shape& shape = out.shape();
+  const int64_t total = out.numel();
+  float* o = out.data();
+  std::array<const float*, N> src;
+  bool all_same = true;
+  for (size_t k = 0; k < N; ++k) {
+    src[k] = in[k]->data();
+    all_same &= in[k]->shape() == shape;
+  }
+  if (all_same) {  // the common case: no index arithmetic
+    parallel_for(0, total, 1, [&](int64_t i) {
+      std::array<float, N> v;
+      for (size_t k = 0; k < N; ++k) v[k] = src[k][i];
+      o[i] = std::apply(f, v);
+    });
+    return;
+  }
+  if (shape.empty() || total == 0) {
+    if (total == 1) {
+      std::array<float, N> v;
+      for (size_t k = 0; k < N; ++k) v[k] = src[k][0];
+      o[0] = std::apply(f, v);
+    }
+    return;
+  }
+  const size_t nd = shape.size();
+  std::array<std::vector<int64_t>, N> strides;
+  for (size_t k = 0; k < N; ++k) strides[k] = broadcast_strides(in[k]->shape(), shape);
+  const int64_t inner = shape[nd - 1];
+  const int64_t rows = total / inner;
+  parallel_for(0, rows, inner, [&](int64_t row) {
+    // Offsets of this row's first element in every input.
+    std::array<int64_t, N> off{};
+    int64_t rem = row;
+    for (size_t d = nd - 1; d-- > 0;) {
+      const int64_t c = rem % shape[d];
+      rem /= shape[d];
+      for (size_t k = 0; k < N; ++k) off[k] += c * strides[k][d];
+    }
+    float* orow = o + row * inner;
+    for (int64_t j = 0; j < inner; ++j) {
+      std::array<float, N> v;
+      for (size_t k = 0; k < N; ++k) v[k] = src[k][off[k] + j * strides[k][nd - 1]];
+      orow[j] = std::apply(f, v);
+    }
+  });
+}
+
+}  // namespace adx::cpu

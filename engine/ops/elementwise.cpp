@@ -1,0 +1,244 @@
+// Elementwise ops. Each primitive's backward sits right after its forward and is
+// written in engine ops, so it can itself be differentiated.
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/cpu/broadcast.h"
+#include "engine/ops.h"
+
+namespace adx {
+namespace {
+
+using cpu::broadcast_map;
+using cpu::broadcast_shapes;
+using Grads = std::vector<Tensor>;
+
+void check_cpu(const Tensor& t, const char* op) {
+  if (!t.defined()) throw Error(std::string(op) + ": undefined tensor argument");
+  if (!t.device().is_cpu()) throw Error(std::string(op) + ": tensor on " + t.device().str() +
+                                        " but this build has only the CPU backend");
+}
+
+template <class F>
+Tensor map_binary(const Tensor& a, const Tensor& b, const char* op, F f) {
+  check_cpu(a, op);
+  check_cpu(b, op);
+  Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op));
+  broadcast_map<2>({&a, &b}, out, f);
+  return out;
+}
+
+template <class F>
+Tensor map_unary(const Tensor& x, const char* op, F f) {
+  check_cpu(x, op);
+  Tensor out = Tensor::empty(x.shape());
+  const float* in = x.data();
+  float* o = out.data();
+  cpu::parallel_for(0, x.numel(), 1, [&](int64_t i) { o[i] = f(in[i]); });
+  return out;
+}
+
+// A gradient flowing into a broadcast operand is summed back to its shape.
+Tensor reduce_grad(const Tensor& g, const Tensor& input) {
+  return g.shape() == input.shape() ? g : sum_to(g, input.shape());
+}
+
+}  // namespace
+
+// ---- binary arithmetic ---------------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor out = map_binary(a, b, "add", [](float x, float y) { return x + y; });
+  return record(OpKind::Add, out, {a, b}, [](const Tensor& g, Node& n) {
+    return Grads{n.needs_grad(0) ? reduce_grad(g, n.input(0)) : Tensor(),
+                 n.needs_grad(1) ? reduce_grad(g, n.input(1)) : Tensor()};
+  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor out = map_binary(a, b, "sub", [](float x, float y) { return x - y; });
+  return record(OpKind::Sub, out, {a, b}, [](const Tensor& g, Node& n) {
+    return Grads{n.needs_grad(0) ? reduce_grad(g, n.input(0)) : Tensor(),
+                 n.needs_grad(1) ? reduce_grad(neg(g), n.input(1)) : Tensor()};
+  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor out = map_binary(a, b, "mul", [](float x, float y) { return x * y; });
+  return record(OpKind::Mul, out, {a, b}, [](const Tensor& g, Node& n) {
+    return Grads{n.needs_grad(0) ? reduce_grad(mul(g, n.input(1)), n.input(0)) : Tensor(),
+                 n.needs_grad(1) ? reduce_grad(mul(g, n.input(0)), n.input(1)) : Tensor()};
+  });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor out = map_binary(a, b, "div", [](float x, float y) { return x / y; });
+  return record(OpKind::Div, out, {a, b}, [](const Tensor& g, Node& n) {
+    const Tensor& x = n.input(0);
+    const Tensor& y = n.input(1);
+    // d(x/y)/dy = −x / y²
+    return Grads{n.needs_grad(0) ? reduce_grad(div(g, y), x) : Tensor(),
+                 n.needs_grad(1) ? reduce_grad(neg(div(mul(g, x), mul(y, y))), y) : Tensor()};
+  });
+}
+
+// ---- unary ---------------------------------------------------------------------
+
+Tensor neg(const Tensor& x) {
+  Tensor out = map_unary(x, "neg", [](float v) { return -v; });
+  return record(OpKind::Neg, out, {x}, [](const Tensor& g, Node&) { return Grads{neg(g)}; });
+}
+
+Tensor pow(const Tensor& x, float p) {
+  Tensor out = map_unary(x, "pow", [p](float v) {
+    return p == 2.0f ? v * v : p == 0.5f ? std::sqrt(v) : std::pow(v, p);
+  });
+  return record(OpKind::PowScalar, out, {x}, [p](const Tensor& g, Node& n) {
+    if (p == 0.0f) return Grads{mul(g, Tensor::scalar(0.0f))};
+    if (p == 1.0f) return Grads{g};
+    // d(x^p)/dx = p · x^(p−1)
+    return Grads{mul(g, mul(Tensor::scalar(p), pow(n.input(0), p - 1.0f)))};
+  });
+}
+
+Tensor pow(const Tensor& x, const Tensor& e) { return exp(mul(e, log(x))); }
+
+Tensor exp(const Tensor& x) {
+  Tensor out = map_unary(x, "exp", [](float v) { return std::exp(v); });
+  return record(OpKind::Exp, out, {x},
+                [](const Tensor& g, Node& n) { return Grads{mul(g, n.output())}; }, true);
+}
+
+Tensor log(const Tensor& x) {
+  Tensor out = map_unary(x, "log", [](float v) { return std::log(v); });
+  return record(OpKind::Log, out, {x},
+                [](const Tensor& g, Node& n) { return Grads{div(g, n.input(0))}; });
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor out = map_unary(x, "sqrt", [](float v) { return std::sqrt(v); });
+  // d√x/dx = 1 / (2√x), written with the saved output.
+  return record(OpKind::Sqrt, out, {x}, [](const Tensor& g, Node& n) {
+    return Grads{div(mul(g, Tensor::scalar(0.5f)), n.output())};
+  }, true);
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor out = map_unary(x, "abs", [](float v) { return std::fabs(v); });
+  return record(OpKind::Abs, out, {x}, [](const Tensor& g, Node& n) {
+    // sign(x), with 0 at the kink as torch does.
+    Tensor sign = map_unary(n.input(0), "abs", [](float v) {
+      return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : 0.0f;
+    });
+    return Grads{mul(g, sign)};
+  });
+}
+
+Tensor relu(const Tensor& x) {
+  Tensor out = map_unary(x, "relu", [](float v) { return v > 0.0f ? v : 0.0f; });
+  // The gradient at 0 is 0 (torch's choice); the mask is a constant, so relu's
+  // second derivative is 0 as it should be.
+  return record(OpKind::Relu, out, {x}, [](const Tensor& g, Node& n) {
+    return Grads{mul(g, map_unary(n.input(0), "relu", [](float v) { return v > 0.0f ? 1.0f : 0.0f; }))};
+  });
+}
+
+Tensor leaky_relu(const Tensor& x, float slope) {
+  Tensor out = map_unary(x, "leaky_relu", [slope](float v) { return v > 0.0f ? v : slope * v; });
+  return record(OpKind::LeakyRelu, out, {x}, [slope](const Tensor& g, Node& n) {
+    return Grads{mul(g, map_unary(n.input(0), "leaky_relu",
+                                  [slope](float v) { return v > 0.0f ? 1.0f : slope; }))};
+  });
+}
+
+Tensor elu(const Tensor& x, float alpha) {
+  Tensor out = map_unary(x, "elu", [alpha](float v) { return v > 0.0f ? v : alpha * std::expm1(v); });
+  // For x ≤ 0, d/dx α(eˣ − 1) = αeˣ = y + α: written with the output so that the
+  // second derivative flows through it.
+  return record(OpKind::Elu, out, {x}, [alpha](const Tensor& g, Node& n) {
+    Tensor positive = gt(n.input(0), Tensor::scalar(0.0f));
+    return Grads{mul(g, where(positive, Tensor::scalar(1.0f), add(n.output(), Tensor::scalar(alpha))))};
+  }, true);
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor out = map_unary(x, "sigmoid", [](float v) {
+    // Split by sign so that exp never overflows.
+    if (v >= 0.0f) return 1.0f / (1.0f + std::exp(-v));
+    const float e = std::exp(v);
+    return e / (1.0f + e);
+  });
+  return record(OpKind::Sigmoid, out, {x}, [](const Tensor& g, Node& n) {
+    Tensor y = n.output();
+    return Grads{mul(g, mul(y, sub(Tensor::scalar(1.0f), y)))};
+  }, true);
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor out = map_unary(x, "tanh", [](float v) { return std::tanh(v); });
+  return record(OpKind::Tanh, out, {x}, [](const Tensor& g, Node& n) {
+    Tensor y = n.output();
+    return Grads{mul(g, sub(Tensor::scalar(1.0f), mul(y, y)))};
+  }, true);
+}
+
+Tensor softplus(const Tensor& x, float beta, float threshold) {
+  // y = log(1 + e^{βx}) / β, and y = x where βx > threshold (torch's linear regime).
+  Tensor out = map_unary(x, "softplus", [beta, threshold](float v) {
+    const float bx = beta * v;
+    return bx > threshold ? v : std::log1p(std::exp(bx)) / beta;
+  });
+  return record(OpKind::Softplus, out, {x}, [beta, threshold](const Tensor& g, Node& n) {
+    const Tensor& in = n.input(0);
+    Tensor linear = gt(mul(in, Tensor::scalar(beta)), Tensor::scalar(threshold));
+    Tensor slope = sigmoid(mul(in, Tensor::scalar(beta)));  // dy/dx = σ(βx)
+    return Grads{mul(g, where(linear, Tensor::scalar(1.0f), slope))};
+  });
+}
+
+Tensor clamp(const Tensor& x, float lo, float hi) {
+  if (lo > hi) throw Error(fmt::format("clamp: lower bound {} > upper bound {}", lo, hi));
+  Tensor out = map_unary(x, "clamp", [lo, hi](float v) { return v < lo ? lo : v > hi ? hi : v; });
+  return record(OpKind::Clamp, out, {x}, [lo, hi](const Tensor& g, Node& n) {
+    return Grads{mul(g, map_unary(n.input(0), "clamp", [lo, hi](float v) {
+                   return v >= lo && v <= hi ? 1.0f : 0.0f;
+                 }))};
+  });
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_cpu(cond, "where");
+  check_cpu(a, "where");
+  check_cpu(b, "where");
+  const Shape shape =
+      broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Tensor out = Tensor::empty(shape);
+  broadcast_map<3>({&cond, &a, &b}, out, [](float c, float x, float y) { return c != 0.0f ? x : y; });
+  return record(OpKind::Where, out, {cond, a, b}, [](const Tensor& g, Node& n) {
+    const Tensor& c = n.input(0);
+    Tensor zero = Tensor::scalar(0.0f);
+    return Grads{Tensor(),
+                 n.needs_grad(1) ? reduce_grad(where(c, g, zero), n.input(1)) : Tensor(),
+                 n.needs_grad(2) ? reduce_grad(where(c, zero, g), n.input(2)) : Tensor()};
+  });
+}
+
+// ---- comparisons (no history) ----------------------------------------------------
+
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "gt", [](float x, float y) { return x > y ? 1.0f : 0.0f; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "lt", [](float x, float y) { return x < y ? 1.0f : 0.0f; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "ge", [](float x, float y) { return x >= y ? 1.0f : 0.0f; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "le", [](float x, float y) { return x <= y ? 1.0f : 0.0f; });
+}
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return map_binary(a, b, "eq", [](float x, float y) { return x == y ? 1.0f : 0.0f; });
+}
+
+}  // namespace adx

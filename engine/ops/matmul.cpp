@@ -1,0 +1,102 @@
+// Matrix products. matmul carries transpose flags so that its backward needs no
+// materialised transposes: for C = op(A)·op(B) every gradient is again a matmul.
+#include "engine/autograd.h"
+#include "engine/cpu/gemm.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace adx {
+using namespace detail;
+
+namespace {
+
+struct MatmulDims {
+  int64_t batch, m, n, k;
+  bool broadcast_b;  // 3-D a with a 2-D b
+};
+
+MatmulDims matmul_dims(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  const bool ok_rank = (a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && b.dim() == 3) ||
+                       (a.dim() == 3 && b.dim() == 2 && !ta);
+  if (!ok_rank)
+    throw Error("matmul: unsupported ranks " + shape_str(a.shape()) + " × " + shape_str(b.shape()));
+  MatmulDims d{};
+  d.broadcast_b = a.dim() == 3 && b.dim() == 2;
+  d.batch = a.dim() == 3 && !d.broadcast_b ? a.size(0) : 1;
+  if (a.dim() == 3 && b.dim() == 3 && a.size(0) != b.size(0))
+    throw Error("matmul: batch sizes differ: " + shape_str(a.shape()) + " × " + shape_str(b.shape()));
+  const int64_t ar = a.size(-2), ac = a.size(-1), br = b.size(-2), bc = b.size(-1);
+  d.m = ta ? ac : ar;
+  d.k = ta ? ar : ac;
+  d.n = tb ? br : bc;
+  if ((tb ? bc : br) != d.k)
+    throw Error(fmt::format("matmul: inner dimensions differ: {}{} × {}{}", shape_str(a.shape()),
+                            ta ? "ᵀ" : "", shape_str(b.shape()), tb ? "ᵀ" : ""));
+  if (d.broadcast_b) d.m *= a.size(0);  // fold a's batch into its rows
+  return d;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  check_cpu(a, "matmul");
+  check_cpu(b, "matmul");
+  const MatmulDims d = matmul_dims(a, b, ta, tb);
+  Shape shape = a.dim() == 3 ? Shape{a.size(0), d.broadcast_b ? d.m / a.size(0) : d.m, d.n}
+                             : Shape{d.m, d.n};
+  Tensor out = Tensor::empty(shape);
+  const int64_t lda = a.size(-1), ldb = b.size(-1);
+  const int64_t a_step = a.size(-2) * a.size(-1), b_step = b.dim() == 3 ? b.size(-2) * b.size(-1) : 0;
+  for (int64_t i = 0; i < d.batch; ++i)
+    cpu::gemm(ta, tb, d.m, d.n, d.k, 1.0f, a.data() + i * a_step, lda, b.data() + i * b_step, ldb,
+              0.0f, out.data() + i * d.m * d.n, d.n);
+  return record(OpKind::Matmul, out, {a, b}, [ta, tb](const Tensor& g, Node& n) {
+    const Tensor& A = n.input(0);
+    const Tensor& B = n.input(1);
+    Tensor ga, gb;
+    // C = op(A)op(B): dop(A) = g·op(B)ᵀ, dop(B) = op(A)ᵀ·g, then undo the op.
+    if (n.needs_grad(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
+    if (n.needs_grad(1)) {
+      if (A.dim() == 3 && B.dim() == 2) {  // b was shared by every batch entry
+        Tensor a2 = reshape(A, {-1, A.size(-1)});
+        Tensor g2 = reshape(g, {-1, g.size(-1)});
+        gb = tb ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
+      } else {
+        gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
+      }
+    }
+    return Grads{ga, gb};
+  });
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (weight.dim() != 2) throw Error("linear: weight must be 2-D, got " + shape_str(weight.shape()));
+  if (x.dim() < 1 || x.size(-1) != weight.size(1))
+    throw Error("linear: input " + shape_str(x.shape()) + " does not match weight " +
+                shape_str(weight.shape()));
+  if (bias.defined() && bias.shape() != Shape{weight.size(0)})
+    throw Error("linear: bias " + shape_str(bias.shape()) + " does not match weight " +
+                shape_str(weight.shape()));
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.size(-1)});
+  Tensor y = matmul(x2, weight, false, true);
+  if (bias.defined()) y = add(y, bias);
+  if (x.dim() == 2) return y;
+  Shape shape = x.shape();
+  shape.back() = weight.size(0);
+  return reshape(y, shape);
+}
+
+Tensor pairwise_sq_dist(const Tensor& a, const Tensor& b) {
+  check_dims(a, 2, "pairwise_sq_dist", "a");
+  check_dims(b, 2, "pairwise_sq_dist", "b");
+  if (a.size(1) != b.size(1))
+    throw Error("pairwise_sq_dist: feature sizes differ: " + shape_str(a.shape()) + " and " +
+                shape_str(b.shape()));
+  // ‖a‖² + ‖b‖² − 2 a·bᵀ, clamped at 0 against rounding.
+  Tensor aa = sum(mul(a, a), {1}, true);
+  Tensor bb = reshape(sum(mul(b, b), {1}, false), {1, b.size(0)});
+  Tensor ab = matmul(a, b, false, true);
+  return clamp(sub(add(aa, bb), mul(ab, Tensor::scalar(2.0f))), 0.0f);
+}
+
+}  // namespace adx

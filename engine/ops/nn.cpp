@@ -1,0 +1,146 @@
+// Composite ops of neural networks: batch norm, dropout, softmax and the losses.
+// They are written in primitives only, so they have no backward rules of their own
+// and their second derivatives come for free.
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+#include "engine/random.h"
+
+namespace adx {
+using namespace detail;
+
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, float momentum, float eps) {
+  if (x.dim() < 2) throw Error("batch_norm: input must be (N, C, ...), got " + shape_str(x.shape()));
+  const int64_t channels = x.size(1);
+  auto check_param = [&](const Tensor& t, const char* what) {
+    if (t.defined() && t.shape() != Shape{channels})
+      throw Error(fmt::format("batch_norm: {} has shape {}, expected [{}]", what,
+                              shape_str(t.shape()), channels));
+  };
+  check_param(running_mean, "running_mean");
+  check_param(running_var, "running_var");
+  check_param(weight, "weight");
+  check_param(bias, "bias");
+  // Statistics are per channel: reduce over every dim but 1.
+  std::vector<int64_t> dims = {0};
+  Shape stat_shape(static_cast<size_t>(x.dim()), 1);
+  stat_shape[1] = channels;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  const int64_t count = x.numel() / channels;
+
+  Tensor centred, inv_std;
+  if (training) {
+    if (count < 2) throw Error("batch_norm: training needs more than one value per channel");
+    Tensor mu = mean(x, dims, true);
+    centred = sub(x, mu);
+    Tensor variance = mean(mul(centred, centred), dims, true);  // biased, as torch normalises
+    inv_std = div(Tensor::scalar(1.0f), sqrt(add(variance, Tensor::scalar(eps))));
+    if (running_mean.defined() && running_var.defined()) {
+      NoGradGuard no_grad;
+      // Running statistics use the unbiased variance (torch's convention).
+      const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+      const float* m = mu.data();
+      const float* v = variance.data();
+      float* rm = running_mean.data();
+      float* rv = running_var.data();
+      for (int64_t c = 0; c < channels; ++c) {
+        rm[c] = (1.0f - momentum) * rm[c] + momentum * m[c];
+        rv[c] = (1.0f - momentum) * rv[c] + momentum * v[c] * unbias;
+      }
+      running_mean.bump_version();
+      running_var.bump_version();
+    }
+  } else {
+    if (!running_mean.defined() || !running_var.defined())
+      throw Error("batch_norm: eval mode needs running_mean and running_var");
+    centred = sub(x, reshape(running_mean, stat_shape));
+    inv_std = reshape(div(Tensor::scalar(1.0f), sqrt(add(running_var, Tensor::scalar(eps)))), stat_shape);
+  }
+  Tensor y = mul(centred, inv_std);
+  if (weight.defined()) y = mul(y, reshape(weight, stat_shape));
+  if (bias.defined()) y = add(y, reshape(bias, stat_shape));
+  return y;
+}
+
+Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
+  if (p < 0.0f || p > 1.0f) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));
+  if (!training || p == 0.0f) return x;
+  Tensor mask = Tensor::empty(x.shape());
+  const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  float* m = mask.data();
+  for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = gen.uniform() >= p ? keep_scale : 0.0f;
+  return mul(x, mask);
+}
+
+Tensor log_softmax(const Tensor& x, int64_t dim) {
+  // x − m − log Σ exp(x − m): the shift m (a detached max) changes nothing
+  // mathematically and keeps exp from overflowing.
+  Tensor m = max(x.detach(), dim, true);
+  Tensor shifted = sub(x, m);
+  return sub(shifted, log(sum(exp(shifted), {dim}, true)));
+}
+
+Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }
+
+namespace {
+
+Tensor reduce(const Tensor& loss, Reduction r) {
+  switch (r) {
+    case Reduction::Mean: return mean(loss);
+    case Reduction::Sum: return sum(loss);
+    case Reduction::None: return loss;
+  }
+  return loss;
+}
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.shape() != b.shape())
+    throw Error(fmt::format("{}: input {} and target {} differ in shape", op, shape_str(a.shape()),
+                            shape_str(b.shape())));
+}
+
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+  check_dims(log_probs, 2, "nll_loss", "input");
+  check_dims(target, 1, "nll_loss", "target");
+  const int64_t n = log_probs.size(0), classes = log_probs.size(1);
+  if (target.size(0) != n)
+    throw Error(fmt::format("nll_loss: {} targets for {} rows", target.size(0), n));
+  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const float t = target.data()[i];
+    if (t < 0.0f || t >= static_cast<float>(classes) || t != std::floor(t))
+      throw Error(fmt::format("nll_loss: target {} of row {} is not a class in [0, {})", t, i, classes));
+    (*index)[static_cast<size_t>(i)] = i * classes + static_cast<int64_t>(t);
+  }
+  return reduce(neg(gather(log_probs, index, {n})), reduction);
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
+  return nll_loss(log_softmax(logits, 1), target, reduction);
+}
+
+Tensor mse_loss(const Tensor& x, const Tensor& target, Reduction reduction) {
+  check_same_shape(x, target, "mse_loss");
+  Tensor d = sub(x, target);
+  return reduce(mul(d, d), reduction);
+}
+
+Tensor l1_loss(const Tensor& x, const Tensor& target, Reduction reduction) {
+  check_same_shape(x, target, "l1_loss");
+  return reduce(abs(sub(x, target)), reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction) {
+  check_same_shape(logits, target, "binary_cross_entropy_with_logits");
+  // max(x, 0) − x·y + log(1 + e^{−|x|}): stable for any x.
+  Tensor loss = add(sub(relu(logits), mul(logits, target)), softplus(neg(abs(logits))));
+  return reduce(loss, reduction);
+}
+
+}  // namespace adx

@@ -1,0 +1,318 @@
+// Pooling and resampling. Max pooling is a gather at the window maxima; average
+// pooling (plain and adaptive) and upsampling (nearest and bilinear) are linear maps
+// described by a per-axis plan, each op paired with its adjoint as its backward.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "engine/autograd.h"
+#include "engine/cpu/parallel.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace adx {
+using namespace detail;
+
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad_before,
+                         int64_t pad_after, bool ceil_mode) {
+  const int64_t span = in + pad_before + pad_after - kernel;
+  if (span < 0) return 0;
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // torch: in ceil mode the last window must start inside the input or the left pad.
+  if (ceil_mode && (out - 1) * stride >= in + pad_before) --out;
+  return out;
+}
+
+namespace {
+
+void check_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
+  check_cpu(x, op);
+  check_dims(x, 4, op, "input");
+  if (o.kernel_h < 1 || o.kernel_w < 1 || o.stride_h < 1 || o.stride_w < 1 || o.pad_top < 0 ||
+      o.pad_bottom < 0 || o.pad_left < 0 || o.pad_right < 0)
+    throw Error(fmt::format("{}: kernel and stride must be ≥ 1, padding ≥ 0", op));
+}
+
+// A separable linear resampling plan: along each axis, output index o reads input
+// indices [start, end) (pooling) with weight 1/div, or the taps idx0/idx1 with
+// weights wt0/wt1 (interpolation).
+struct AxisPlan {
+  std::vector<int64_t> start, end;
+  std::vector<float> weight;  // per output index, multiplies every term of the window
+};
+struct PoolPlan {
+  int64_t h, w;
+  AxisPlan rows, cols;
+  int64_t oh() const { return static_cast<int64_t>(rows.start.size()); }
+  int64_t ow() const { return static_cast<int64_t>(cols.start.size()); }
+};
+using PoolPlanPtr = std::shared_ptr<const PoolPlan>;
+
+Tensor window_sum(const Tensor& x, PoolPlanPtr plan);
+Tensor window_sum_adjoint(const Tensor& g, PoolPlanPtr plan);
+
+// out[oy][ox] = wy·wx·Σ_{y∈rows(oy), x∈cols(ox)} in[y][x]
+Tensor window_sum(const Tensor& x, PoolPlanPtr plan) {
+  const int64_t planes = x.size(0) * x.size(1), h = plan->h, w = plan->w;
+  const int64_t oh = plan->oh(), ow = plan->ow();
+  Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
+  const auto& r = plan->rows;
+  const auto& c = plan->cols;
+  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+    const float* in = x.data() + p * h * w;
+    float* o = out.data() + p * oh * ow;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        float acc = 0.0f;
+        for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
+          for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) acc += in[y * w + xx];
+        o[oy * ow + ox] = acc * r.weight[oy] * c.weight[ox];
+      }
+  });
+  return record(OpKind::AvgPool2d, out, {x}, [plan](const Tensor& g, Node&) {
+    return Grads{window_sum_adjoint(g, plan)};
+  });
+}
+
+Tensor window_sum_adjoint(const Tensor& g, PoolPlanPtr plan) {
+  const int64_t planes = g.size(0) * g.size(1), h = plan->h, w = plan->w;
+  const int64_t oh = plan->oh(), ow = plan->ow();
+  Tensor out = Tensor::zeros({g.size(0), g.size(1), h, w});
+  const auto& r = plan->rows;
+  const auto& c = plan->cols;
+  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+    const float* in = g.data() + p * oh * ow;
+    float* o = out.data() + p * h * w;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const float v = in[oy * ow + ox] * r.weight[oy] * c.weight[ox];
+        for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
+          for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) o[y * w + xx] += v;
+      }
+  });
+  return record(OpKind::AvgPool2dBackward, out, {g}, [plan](const Tensor& gg, Node&) {
+    return Grads{window_sum(gg, plan)};
+  });
+}
+
+// torch's avg_pool2d windows along one axis, with its divisor rule.
+AxisPlan avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad_before, int64_t pad_after,
+                  int64_t out, bool count_include_pad, std::vector<int64_t>& padded_size) {
+  AxisPlan a;
+  padded_size.clear();
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t start = o * s - pad_before;
+    const int64_t end = std::min(start + k, in + pad_after);
+    padded_size.push_back(end - start);
+    a.start.push_back(std::max<int64_t>(start, 0));
+    a.end.push_back(std::min(end, in));
+    const int64_t count = count_include_pad ? end - start : a.end.back() - a.start.back();
+    a.weight.push_back(count > 0 ? 1.0f / static_cast<float>(count) : 0.0f);
+  }
+  return a;
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
+  check_pool(x, o, "max_pool2d");
+  const int64_t h = x.size(2), w = x.size(3);
+  const int64_t oh = pool_output_size(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, o.ceil_mode);
+  const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
+  if (oh < 1 || ow < 1)
+    throw Error("max_pool2d: window does not fit input " + shape_str(x.shape()));
+  const int64_t planes = x.size(0) * x.size(1);
+  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow));
+  const float* in = x.data();
+  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t y0 = oy * o.stride_h - o.pad_top, x0 = ox * o.stride_w - o.pad_left;
+        int64_t best = -1;  // a window wholly in the padding reads 0
+        for (int64_t y = std::max<int64_t>(y0, 0); y < std::min(y0 + o.kernel_h, h); ++y)
+          for (int64_t xx = std::max<int64_t>(x0, 0); xx < std::min(x0 + o.kernel_w, w); ++xx) {
+            const int64_t at = (p * h + y) * w + xx;
+            if (best < 0 || in[at] > in[best] || std::isnan(in[at])) best = at;
+          }
+        (*index)[static_cast<size_t>((p * oh + oy) * ow + ox)] = best;
+      }
+  });
+  return gather(x, index, {x.size(0), x.size(1), oh, ow});
+}
+
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
+  check_pool(x, o, "avg_pool2d");
+  const int64_t h = x.size(2), w = x.size(3);
+  const int64_t oh = pool_output_size(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, o.ceil_mode);
+  const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
+  if (oh < 1 || ow < 1)
+    throw Error("avg_pool2d: window does not fit input " + shape_str(x.shape()));
+  auto plan = std::make_shared<PoolPlan>();
+  plan->h = h;
+  plan->w = w;
+  std::vector<int64_t> ph, pw;
+  plan->rows = avg_axis(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, oh, o.count_include_pad, ph);
+  plan->cols = avg_axis(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, ow, o.count_include_pad, pw);
+  return window_sum(x, plan);
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  check_cpu(x, "adaptive_avg_pool2d");
+  check_dims(x, 4, "adaptive_avg_pool2d", "input");
+  if (out_h < 1 || out_w < 1) throw Error("adaptive_avg_pool2d: output size must be ≥ 1");
+  auto axis = [](int64_t in, int64_t out) {
+    AxisPlan a;
+    for (int64_t o = 0; o < out; ++o) {
+      a.start.push_back(o * in / out);                    // floor(o·in/out)
+      a.end.push_back(((o + 1) * in + out - 1) / out);    // ceil((o+1)·in/out)
+      a.weight.push_back(1.0f / static_cast<float>(a.end.back() - a.start.back()));
+    }
+    return a;
+  };
+  auto plan = std::make_shared<PoolPlan>();
+  plan->h = x.size(2);
+  plan->w = x.size(3);
+  plan->rows = axis(x.size(2), out_h);
+  plan->cols = axis(x.size(3), out_w);
+  return window_sum(x, plan);
+}
+
+// ---- upsampling -------------------------------------------------------------------
+
+namespace {
+
+struct InterpAxis {
+  std::vector<int64_t> i0, i1;
+  std::vector<float> w0, w1;
+};
+struct InterpPlan {
+  int64_t h, w;
+  InterpAxis rows, cols;
+};
+using InterpPlanPtr = std::shared_ptr<const InterpPlan>;
+
+InterpAxis interp_axis(int64_t in, int64_t out, UpsampleMode mode, bool align_corners) {
+  InterpAxis a;
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  for (int64_t o = 0; o < out; ++o) {
+    if (mode == UpsampleMode::Nearest) {
+      // torch's legacy 'nearest': src = floor(dst · in/out).
+      const int64_t src = std::min<int64_t>(static_cast<int64_t>(std::floor(o * static_cast<float>(scale))), in - 1);
+      a.i0.push_back(src);
+      a.i1.push_back(src);
+      a.w0.push_back(1.0f);
+      a.w1.push_back(0.0f);
+      continue;
+    }
+    double src;
+    if (align_corners) src = out > 1 ? o * static_cast<double>(in - 1) / static_cast<double>(out - 1) : 0.0;
+    else src = std::max((o + 0.5) * scale - 0.5, 0.0);
+    const int64_t i0 = std::min<int64_t>(static_cast<int64_t>(src), in - 1);
+    const int64_t i1 = i0 < in - 1 ? i0 + 1 : i0;
+    const float l1 = static_cast<float>(src - static_cast<double>(i0));
+    a.i0.push_back(i0);
+    a.i1.push_back(i1);
+    a.w0.push_back(1.0f - l1);
+    a.w1.push_back(l1);
+  }
+  return a;
+}
+
+Tensor interp(const Tensor& x, InterpPlanPtr plan, int64_t oh, int64_t ow);
+Tensor interp_adjoint(const Tensor& g, InterpPlanPtr plan);
+
+Tensor interp(const Tensor& x, InterpPlanPtr plan, int64_t oh, int64_t ow) {
+  const int64_t planes = x.size(0) * x.size(1), h = plan->h, w = plan->w;
+  Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
+  const auto& r = plan->rows;
+  const auto& c = plan->cols;
+  cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
+    const float* in = x.data() + p * h * w;
+    float* o = out.data() + p * oh * ow;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const float* r0 = in + r.i0[oy] * w;
+      const float* r1 = in + r.i1[oy] * w;
+      for (int64_t ox = 0; ox < ow; ++ox)
+        o[oy * ow + ox] = r.w0[oy] * (c.w0[ox] * r0[c.i0[ox]] + c.w1[ox] * r0[c.i1[ox]]) +
+                          r.w1[oy] * (c.w0[ox] * r1[c.i0[ox]] + c.w1[ox] * r1[c.i1[ox]]);
+    }
+  });
+  return record(OpKind::Upsample, out, {x}, [plan](const Tensor& g, Node&) {
+    return Grads{interp_adjoint(g, plan)};
+  });
+}
+
+Tensor interp_adjoint(const Tensor& g, InterpPlanPtr plan) {
+  const int64_t planes = g.size(0) * g.size(1), h = plan->h, w = plan->w;
+  const int64_t oh = g.size(2), ow = g.size(3);
+  Tensor out = Tensor::zeros({g.size(0), g.size(1), h, w});
+  const auto& r = plan->rows;
+  const auto& c = plan->cols;
+  cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
+    const float* in = g.data() + p * oh * ow;
+    float* o = out.data() + p * h * w;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      float* r0 = o + r.i0[oy] * w;
+      float* r1 = o + r.i1[oy] * w;
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const float v = in[oy * ow + ox];
+        r0[c.i0[ox]] += r.w0[oy] * c.w0[ox] * v;
+        r0[c.i1[ox]] += r.w0[oy] * c.w1[ox] * v;
+        r1[c.i0[ox]] += r.w1[oy] * c.w0[ox] * v;
+        r1[c.i1[ox]] += r.w1[oy] * c.w1[ox] * v;
+      }
+    }
+  });
+  return record(OpKind::UpsampleBackward, out, {g}, [plan, oh, ow](const Tensor& gg, Node&) {
+    return Grads{interp(gg, plan, oh, ow)};
+  });
+}
+
+}  // namespace
+
+Tensor upsample(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mode,
+                bool align_corners) {
+  check_cpu(x, "upsample");
+  check_dims(x, 4, "upsample", "input");
+  if (out_h < 1 || out_w < 1) throw Error("upsample: output size must be ≥ 1");
+  auto plan = std::make_shared<InterpPlan>();
+  plan->h = x.size(2);
+  plan->w = x.size(3);
+  plan->rows = interp_axis(x.size(2), out_h, mode, align_corners);
+  plan->cols = interp_axis(x.size(3), out_w, mode, align_corners);
+  return interp(x, plan, out_h, out_w);
+}
+
+// ---- local response normalisation --------------------------------------------------
+
+Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after) {
+  check_cpu(x, "channel_window_sum");
+  if (x.dim() < 2) throw Error("channel_window_sum: input must have a channel dim (N, C, ...)");
+  if (before < 0 || after < 0) throw Error("channel_window_sum: window extents must be ≥ 0");
+  const int64_t n = x.size(0), c = x.size(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
+  Tensor out = Tensor::zeros(x.shape());
+  cpu::parallel_for(0, n * c, inner * (before + after + 1), [&](int64_t nc) {
+    const int64_t b = nc / c, ch = nc % c;
+    float* o = out.data() + nc * inner;
+    for (int64_t k = std::max<int64_t>(ch - before, 0); k <= std::min(ch + after, c - 1); ++k) {
+      const float* in = x.data() + (b * c + k) * inner;
+      for (int64_t i = 0; i < inner; ++i) o[i] += in[i];
+    }
+  });
+  // Adjoint: the window mirrored.
+  return record(OpKind::ChannelWindowSum, out, {x}, [before, after](const Tensor& g, Node&) {
+    return Grads{channel_window_sum(g, after, before)};
+  });
+}
+
+Tensor local_response_norm(const Tensor& x, int64_t size, float alpha, float beta, float k,
+                           bool alpha_per_size) {
+  if (size < 1) throw Error("local_response_norm: size must be ≥ 1");
+  // torch pads size/2 channels before and (size−1)/2 after.
+  Tensor window = channel_window_sum(mul(x, x), size / 2, (size - 1) / 2);
+  const float scale = alpha_per_size ? alpha / static_cast<float>(size) : alpha;
+  Tensor denom = pow(add(mul(window, Tensor::scalar(scale)), Tensor::scalar(k)), beta);
+  return div(x, denom);
+}
+
+}  // namespace adx

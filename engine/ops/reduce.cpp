@@ -1,0 +1,199 @@
+// Reductions: sum (primitive), expand (its adjoint, primitive); mean, var, max,
+// min and sum_to are composed from them and from gather.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "engine/autograd.h"
+#include "engine/cpu/broadcast.h"
+#include "engine/cpu/parallel.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace adx {
+using namespace detail;
+
+namespace {
+
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
+                                    const char* op) {
+  std::vector<int64_t> out;
+  for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
+  std::sort(out.begin(), out.end());
+  if (std::adjacent_find(out.begin(), out.end()) != out.end())
+    throw Error(std::string(op) + ": a dim is repeated");
+  return out;
+}
+
+// Sums one dim of a contiguous tensor, keeping it with size 1.
+Tensor sum_one_dim(const Tensor& x, int64_t dim) {
+  const DimSplit s = split_at(x.shape(), dim);
+  Shape shape = x.shape();
+  shape[static_cast<size_t>(dim)] = 1;
+  Tensor out = Tensor::empty(shape);
+  const float* in = x.data();
+  float* o = out.data();
+  if (s.inner == 1) {
+    cpu::parallel_for(0, s.outer, s.size, [&](int64_t i) {
+      const float* row = in + i * s.size;
+      double acc = 0.0;  // double accumulation: sums of 10⁵ floats stay exact enough
+      for (int64_t j = 0; j < s.size; ++j) acc += row[j];
+      o[i] = static_cast<float>(acc);
+    });
+    return out;
+  }
+  cpu::parallel_for(0, s.outer, s.size * s.inner, [&](int64_t i) {
+    float* orow = o + i * s.inner;
+    std::fill_n(orow, s.inner, 0.0f);
+    for (int64_t j = 0; j < s.size; ++j) {
+      const float* irow = in + (i * s.size + j) * s.inner;
+      for (int64_t k = 0; k < s.inner; ++k) orow[k] += irow[k];
+    }
+  });
+  return out;
+}
+
+Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& dims) {
+  Shape s = in;
+  for (int64_t d : dims) s[static_cast<size_t>(d)] = 1;
+  return s;
+}
+
+Shape dropped_shape(const Shape& in, const std::vector<int64_t>& dims) {
+  Shape s;
+  for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i)
+    if (!std::binary_search(dims.begin(), dims.end(), i)) s.push_back(in[static_cast<size_t>(i)]);
+  return s;
+}
+
+// Flat indices (into x) of the max (or min) along dim, laid out in the reduced shape.
+FlatIndex arg_extreme(const Tensor& x, int64_t dim, bool take_max) {
+  const DimSplit s = split_at(x.shape(), dim);
+  if (s.size == 0) throw Error("max/min: reduction over an empty dim");
+  auto idx = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(s.outer * s.inner));
+  const float* in = x.data();
+  cpu::parallel_for(0, s.outer, s.size * s.inner, [&](int64_t i) {
+    for (int64_t k = 0; k < s.inner; ++k) {
+      int64_t best = (i * s.size) * s.inner + k;
+      for (int64_t j = 1; j < s.size; ++j) {
+        const int64_t at = (i * s.size + j) * s.inner + k;
+        // NaN propagates: a NaN is taken as the extreme, as torch.max does.
+        const bool better = take_max ? in[at] > in[best] : in[at] < in[best];
+        if (better || (std::isnan(in[at]) && !std::isnan(in[best]))) best = at;
+      }
+      (*idx)[static_cast<size_t>(i * s.inner + k)] = best;
+    }
+  });
+  return idx;
+}
+
+Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
+  const char* op = take_max ? "max" : "min";
+  check_cpu(x, op);
+  dim = normalize_dim(dim, x.dim(), op);
+  Shape shape = x.shape();
+  if (keepdim) shape[static_cast<size_t>(dim)] = 1;
+  else shape.erase(shape.begin() + dim);
+  return gather(x, arg_extreme(x, dim, take_max), shape);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+  check_cpu(x, "sum");
+  const std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
+  Tensor out = x;
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_one_dim(out, *it);
+  if (dims.empty()) out = x.detach().clone().detach();
+  const Shape kept = keepdim_shape(x.shape(), dims);
+  out = make_view(out, keepdim ? kept : dropped_shape(x.shape(), dims), 0);
+  return record(OpKind::Sum, out, {x}, [kept](const Tensor& g, Node& n) {
+    return Grads{expand(reshape(g, kept), n.input(0).shape())};
+  });
+}
+
+Tensor sum(const Tensor& x) {
+  std::vector<int64_t> all(static_cast<size_t>(x.dim()));
+  for (int64_t i = 0; i < x.dim(); ++i) all[static_cast<size_t>(i)] = i;
+  return sum(x, all, false);
+}
+
+Tensor expand(const Tensor& x, const Shape& shape) {
+  check_cpu(x, "expand");
+  if (x.shape() == shape) return x;
+  if (cpu::broadcast_shapes(x.shape(), shape, "expand") != shape)
+    throw Error("expand: shape " + shape_str(x.shape()) + " cannot be expanded to " +
+                shape_str(shape));
+  Tensor out = Tensor::empty(shape);
+  cpu::broadcast_map<1>({&x}, out, [](float v) { return v; });
+  return record(OpKind::Expand, out, {x}, [](const Tensor& g, Node& n) {
+    return Grads{sum_to(g, n.input(0).shape())};
+  });
+}
+
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  if (lead < 0) throw Error("sum_to: cannot sum " + shape_str(x.shape()) + " to " + shape_str(shape));
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < x.dim(); ++i) {
+    if (i < lead) {
+      dims.push_back(i);
+      continue;
+    }
+    const int64_t target = shape[static_cast<size_t>(i - lead)];
+    if (target == 1 && x.size(i) != 1) dims.push_back(i);
+    else if (target != x.size(i))
+      throw Error("sum_to: cannot sum " + shape_str(x.shape()) + " to " + shape_str(shape));
+  }
+  return reshape(sum(x, dims, true), shape);
+}
+
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= x.size(d);
+  if (count == 0) throw Error("mean: reduction over an empty dim");
+  return mul(sum(x, dims, keepdim), Tensor::scalar(1.0f / static_cast<float>(count)));
+}
+
+Tensor mean(const Tensor& x) {
+  if (x.numel() == 0) throw Error("mean: empty tensor");
+  return mul(sum(x), Tensor::scalar(1.0f / static_cast<float>(x.numel())));
+}
+
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, bool keepdim) {
+  int64_t count = 1;
+  for (int64_t d : dims) count *= x.size(d);
+  const int64_t denom = count - (unbiased ? 1 : 0);
+  if (denom <= 0) throw Error(fmt::format("var: {} elements are too few", count));
+  Tensor centred = sub(x, mean(x, dims, true));
+  return mul(sum(mul(centred, centred), dims, keepdim),
+             Tensor::scalar(1.0f / static_cast<float>(denom)));
+}
+
+Tensor max(const Tensor& x, int64_t dim, bool keepdim) { return extreme(x, dim, keepdim, true); }
+Tensor min(const Tensor& x, int64_t dim, bool keepdim) { return extreme(x, dim, keepdim, false); }
+Tensor max(const Tensor& x) {
+  if (x.numel() == 0) throw Error("max: empty tensor");
+  return reshape(max(reshape(x, {-1}), 0, false), {});
+}
+Tensor min(const Tensor& x) {
+  if (x.numel() == 0) throw Error("min: empty tensor");
+  return reshape(min(reshape(x, {-1}), 0, false), {});
+}
+
+Tensor argmax(const Tensor& x, int64_t dim) {
+  check_cpu(x, "argmax");
+  dim = normalize_dim(dim, x.dim(), "argmax");
+  const DimSplit s = split_at(x.shape(), dim);
+  FlatIndex flat = arg_extreme(x, dim, true);
+  Shape shape = x.shape();
+  shape.erase(shape.begin() + dim);
+  Tensor out = Tensor::empty(shape);
+  for (size_t i = 0; i < flat->size(); ++i)
+    out.data()[i] = static_cast<float>(((*flat)[i] / s.inner) % s.size);
+  return out;
+}
+
+}  // namespace adx

@@ -1,0 +1,153 @@
+#include "engine/optim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "engine/autograd.h"
+
+namespace adx {
+
+Optimizer::Optimizer(std::vector<Tensor> params, float lr) : params_(std::move(params)), lr_(lr) {
+  if (!(lr >= 0.0f)) throw Error(fmt::format("optimizer: learning rate {} must be ≥ 0", lr));
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (!params_[i].defined() || !params_[i].is_leaf())
+      throw Error(fmt::format("optimizer: parameter {} is not a defined leaf tensor", i));
+}
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& opt)
+    : Optimizer(std::move(params), opt.lr), opt_(opt), momentum_(params_.size()) {
+  if (opt.nesterov && (opt.momentum <= 0.0f || opt.dampening != 0.0f))
+    throw Error("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    float* w = p.data();
+    const float* gr = g.data();
+    const int64_t n = p.numel();
+    float* buf = nullptr;
+    if (opt_.momentum != 0.0f) {
+      const bool first = !momentum_[i].defined();
+      if (first) momentum_[i] = Tensor::empty(p.shape());
+      buf = momentum_[i].data();
+      for (int64_t k = 0; k < n; ++k) {
+        const float d = gr[k] + opt_.weight_decay * w[k];
+        buf[k] = first ? d : opt_.momentum * buf[k] + (1.0f - opt_.dampening) * d;
+      }
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      float d = gr[k] + opt_.weight_decay * w[k];
+      if (buf) d = opt_.nesterov ? d + opt_.momentum * buf[k] : buf[k];
+      w[k] -= lr_ * d;
+    }
+    p.bump_version();
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> SGD::state() {
+  std::vector<std::pair<std::string, Tensor>> s;
+  for (size_t i = 0; i < momentum_.size(); ++i)
+    if (momentum_[i].defined()) s.emplace_back(fmt::format("momentum.{}", i), momentum_[i]);
+  return s;
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt)
+    : Optimizer(std::move(params), opt.lr), opt_(opt), m_(params_.size()), v_(params_.size()) {
+  if (opt.beta1 < 0.0f || opt.beta1 >= 1.0f || opt.beta2 < 0.0f || opt.beta2 >= 1.0f)
+    throw Error(fmt::format("Adam: betas ({}, {}) must be in [0, 1)", opt.beta1, opt.beta2));
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  ++steps_;
+  const float bias1 = 1.0f - std::pow(opt_.beta1, static_cast<float>(steps_));
+  const float bias2 = 1.0f - std::pow(opt_.beta2, static_cast<float>(steps_));
+  const float step_size = lr_ / bias1;
+  const float inv_sqrt_bias2 = 1.0f / std::sqrt(bias2);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    if (!m_[i].defined()) {
+      m_[i] = Tensor::zeros(p.shape());
+      v_[i] = Tensor::zeros(p.shape());
+    }
+    float* w = p.data();
+    float* m = m_[i].data();
+    float* v = v_[i].data();
+    const float* gr = g.data();
+    for (int64_t k = 0, n = p.numel(); k < n; ++k) {
+      const float d = gr[k] + opt_.weight_decay * w[k];
+      m[k] = opt_.beta1 * m[k] + (1.0f - opt_.beta1) * d;
+      v[k] = opt_.beta2 * v[k] + (1.0f - opt_.beta2) * d * d;
+      // torch: p −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+      w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + opt_.eps);
+    }
+    p.bump_version();
+  }
+}
+
+std::vector<std::pair<std::string, Tensor>> Adam::state() {
+  std::vector<std::pair<std::string, Tensor>> s;
+  for (size_t i = 0; i < m_.size(); ++i) {
+    if (!m_[i].defined()) continue;
+    s.emplace_back(fmt::format("exp_avg.{}", i), m_[i]);
+    s.emplace_back(fmt::format("exp_avg_sq.{}", i), v_[i]);
+  }
+  return s;
+}
+
+float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
+  double total = 0.0;
+  for (const Tensor& p : params) {
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    const float* d = g.data();
+    for (int64_t i = 0, n = g.numel(); i < n; ++i) total += static_cast<double>(d[i]) * d[i];
+  }
+  const float norm = static_cast<float>(std::sqrt(total));
+  const float scale = max_norm / (norm + 1e-6f);  // torch's epsilon
+  if (scale < 1.0f) {
+    for (const Tensor& p : params) {
+      Tensor g = p.grad();
+      if (!g.defined()) continue;
+      float* d = g.data();
+      for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] *= scale;
+    }
+  }
+  return norm;
+}
+
+StepLR::StepLR(Optimizer& opt, int64_t step_size, float gamma)
+    : opt_(opt), base_lr_(opt.lr()), step_size_(step_size), gamma_(gamma) {
+  if (step_size < 1) throw Error("StepLR: step_size must be ≥ 1");
+}
+
+void StepLR::step() {
+  ++epoch_;
+  opt_.set_lr(base_lr_ * std::pow(gamma_, static_cast<float>(epoch_ / step_size_)));
+}
+
+MultiStepLR::MultiStepLR(Optimizer& opt, std::vector<int64_t> milestones, float gamma)
+    : opt_(opt), base_lr_(opt.lr()), milestones_(std::move(milestones)), gamma_(gamma) {
+  if (!std::is_sorted(milestones_.begin(), milestones_.end()))
+    throw Error("MultiStepLR: milestones must be increasing");
+}
+
+void MultiStepLR::step() {
+  ++epoch_;
+  const auto passed = std::upper_bound(milestones_.begin(), milestones_.end(), epoch_) - milestones_.begin();
+  opt_.set_lr(base_lr_ * std::pow(gamma_, static_cast<float>(passed)));
+}
+
+}  // namespace adx

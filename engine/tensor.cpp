@@ -1,0 +1,235 @@
+#include "engine/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+
+namespace adx {
+
+std::string Device::str() const {
+  return is_cpu() ? std::string("cpu") : fmt::format("cuda:{}", index);
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Storage::Storage(size_t count, Device device) : size_(count), device_(device) {
+  if (!device.is_cpu())
+    throw Error("Storage: device " + device.str() + " is not available in this build");
+  // 64-byte alignment for AVX loads; at least one element so data_ is never null.
+  const size_t bytes = ((std::max<size_t>(count, 1) * sizeof(float) + 63) / 64) * 64;
+  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!data_) throw Error(fmt::format("Storage: out of memory allocating {} bytes", bytes));
+}
+
+Storage::~Storage() { std::free(data_); }
+
+TensorImpl& Tensor::impl() const {
+  if (!impl_) throw Error("use of an undefined Tensor");
+  return *impl_;
+}
+
+Tensor Tensor::empty(const Shape& shape, Device device) {
+  for (int64_t d : shape)
+    if (d < 0) throw Error("Tensor::empty: negative dimension in shape " + shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)), device);
+  impl->shape = shape;
+  return Tensor(std::move(impl));
+}
+
+Tensor Tensor::zeros(const Shape& shape, Device device) { return full(shape, 0.0f, device); }
+Tensor Tensor::ones(const Shape& shape, Device device) { return full(shape, 1.0f, device); }
+
+Tensor Tensor::full(const Shape& shape, float value, Device device) {
+  Tensor t = empty(shape, device);
+  std::fill_n(t.data(), t.numel(), value);
+  return t;
+}
+
+Tensor Tensor::scalar(float value) { return full({}, value); }
+
+Tensor Tensor::arange(float start, float end, float step) {
+  if (step == 0.0f || (end - start) / step < 0.0f)
+    throw Error(fmt::format("arange: empty or infinite range {}..{} step {}", start, end, step));
+  const auto n = static_cast<int64_t>(std::ceil((end - start) / step));
+  Tensor t = empty({n});
+  for (int64_t i = 0; i < n; ++i) t.data()[i] = start + step * static_cast<float>(i);
+  return t;
+}
+
+Tensor Tensor::from_data(const Shape& shape, std::span<const float> values) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw Error(fmt::format("from_data: {} values for shape {}", values.size(), shape_str(shape)));
+  Tensor t = empty(shape);
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+Tensor Tensor::from_data(const Shape& shape, std::initializer_list<float> values) {
+  return from_data(shape, std::span<const float>(values.begin(), values.size()));
+}
+
+Tensor Tensor::randn(const Shape& shape, Generator& gen) {
+  Tensor t = empty(shape);
+  float* p = t.data();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.normal();
+  return t;
+}
+
+Tensor Tensor::rand(const Shape& shape, Generator& gen) {
+  Tensor t = empty(shape);
+  float* p = t.data();
+  for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.uniform();
+  return t;
+}
+
+int64_t Tensor::size(int64_t d) const {
+  const int64_t nd = dim();
+  if (d < -nd || d >= nd)
+    throw Error(fmt::format("size({}): tensor of shape {} has {} dims", d, shape_str(shape()), nd));
+  return shape()[static_cast<size_t>(d < 0 ? d + nd : d)];
+}
+
+float Tensor::item() const {
+  if (numel() != 1) throw Error("item(): tensor of shape " + shape_str(shape()) + " is not one element");
+  return data()[0];
+}
+
+std::vector<float> Tensor::to_vector() const { return {data(), data() + numel()}; }
+
+float Tensor::at(std::initializer_list<int64_t> index) const {
+  if (static_cast<int64_t>(index.size()) != dim())
+    throw Error(fmt::format("at(): {} indices for shape {}", index.size(), shape_str(shape())));
+  int64_t flat = 0, d = 0;
+  for (int64_t i : index) {
+    const int64_t n = shape()[static_cast<size_t>(d++)];
+    if (i < 0 || i >= n) throw Error(fmt::format("at(): index {} out of range for size {}", i, n));
+    flat = flat * n + i;
+  }
+  return data()[flat];
+}
+
+std::string Tensor::str() const {
+  if (!defined()) return "Tensor(undefined)";
+  std::string s = "Tensor(" + shape_str(shape());
+  if (numel() <= 16) {
+    s += ", [";
+    for (int64_t i = 0; i < numel(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", data()[i]);
+    s += "]";
+  }
+  return s + ")";
+}
+
+Tensor& Tensor::requires_grad_(bool on) {
+  if (!is_leaf() && !on) throw Error("requires_grad_(false) on a non-leaf tensor: use detach()");
+  impl().requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl().grad ? Tensor(impl().grad) : Tensor(); }
+
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined() && g.shape() != shape())
+    throw Error("set_grad: gradient shape " + shape_str(g.shape()) + " != " + shape_str(shape()));
+  impl().grad = g.defined() ? g.impl_shared() : nullptr;
+}
+
+void Tensor::zero_grad() { impl().grad = nullptr; }
+
+void Tensor::backward(const Tensor& grad_output, bool create_graph) const {
+  adx::backward(*this, grad_output, create_graph);
+}
+
+Tensor Tensor::detach() const { return make_view(*this, shape(), 0); }
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), device());
+  std::copy_n(data(), numel(), out.data());
+  return record(OpKind::Clone, out, {*this},
+                [](const Tensor& g, Node&) { return std::vector<Tensor>{g}; });
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  if (src.shape() != shape())
+    throw Error("copy_: source shape " + shape_str(src.shape()) + " != " + shape_str(shape()));
+  std::memmove(data(), src.data(), static_cast<size_t>(numel()) * sizeof(float));
+  bump_version();
+  return *this;
+}
+
+Tensor& Tensor::fill_(float value) {
+  std::fill_n(data(), numel(), value);
+  bump_version();
+  return *this;
+}
+
+Tensor Tensor::reshape(const Shape& s) const { return adx::reshape(*this, s); }
+Tensor Tensor::flatten(int64_t start_dim) const {
+  Shape s(shape().begin(), shape().begin() + start_dim);
+  s.push_back(-1);
+  return adx::reshape(*this, s);
+}
+Tensor Tensor::permute(const std::vector<int64_t>& dims) const { return adx::permute(*this, dims); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return adx::transpose(*this, a, b); }
+Tensor Tensor::unsqueeze(int64_t d) const {
+  Shape s = shape();
+  if (d < 0) d += dim() + 1;
+  if (d < 0 || d > dim()) throw Error(fmt::format("unsqueeze({}) on shape {}", d, shape_str(s)));
+  s.insert(s.begin() + d, 1);
+  return adx::reshape(*this, s);
+}
+Tensor Tensor::squeeze(int64_t d) const {
+  Shape s = shape();
+  if (d < 0) d += dim();
+  if (d < 0 || d >= dim() || s[static_cast<size_t>(d)] != 1)
+    throw Error(fmt::format("squeeze({}) on shape {}", d, shape_str(s)));
+  s.erase(s.begin() + d);
+  return adx::reshape(*this, s);
+}
+Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
+  return adx::slice(*this, d, start, end, step);
+}
+Tensor Tensor::expand(const Shape& s) const { return adx::expand(*this, s); }
+Tensor Tensor::sum() const { return adx::sum(*this); }
+Tensor Tensor::mean() const { return adx::mean(*this); }
+Tensor Tensor::pow(float e) const { return adx::pow(*this, e); }
+
+Tensor make_view(const Tensor& base, const Shape& shape, int64_t offset_elems) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.impl().storage;
+  impl->offset = base.impl().offset + offset_elems;
+  impl->shape = shape;
+  return Tensor(std::move(impl));
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, float b) { return add(a, Tensor::scalar(b)); }
+Tensor operator-(const Tensor& a, float b) { return sub(a, Tensor::scalar(b)); }
+Tensor operator*(const Tensor& a, float b) { return mul(a, Tensor::scalar(b)); }
+Tensor operator/(const Tensor& a, float b) { return mul(a, Tensor::scalar(1.0f / b)); }
+Tensor operator+(float a, const Tensor& b) { return add(Tensor::scalar(a), b); }
+Tensor operator-(float a, const Tensor& b) { return sub(Tensor::scalar(a), b); }
+Tensor operator*(float a, const Tensor& b) { return mul(Tensor::scalar(a), b); }
+Tensor operator/(float a, const Tensor& b) { return div(Tensor::scalar(a), b); }
+
+}  // namespace adx

@@ -1,0 +1,69 @@
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+
+using namespace adx;
+
+TEST(Tensor, CreationAndShape) {
+  Tensor z = Tensor::zeros({2, 3});
+  EXPECT_EQ(z.numel(), 6);
+  EXPECT_EQ(z.size(-1), 3);
+  EXPECT_FLOAT_EQ(Tensor::full({2}, 1.5f).data()[1], 1.5f);
+  Tensor a = Tensor::arange(0, 6).reshape({2, 3});
+  EXPECT_FLOAT_EQ(a.at({1, 2}), 5.0f);
+  EXPECT_THROW(Tensor::from_data({2, 2}, {1, 2, 3}), Error);
+  EXPECT_THROW(a.reshape({4, 2}), Error);
+}
+
+TEST(Tensor, SeededRandomIsReproducible) {
+  Generator g1(42), g2(42), g3(43);
+  Tensor a = Tensor::randn({1000}, g1), b = Tensor::randn({1000}, g2), c = Tensor::randn({1000}, g3);
+  EXPECT_EQ(a.to_vector(), b.to_vector());
+  EXPECT_NE(a.to_vector(), c.to_vector());
+  double mean = 0, sq = 0;
+  for (float v : a.to_vector()) mean += v, sq += v * v;
+  EXPECT_NEAR(mean / 1000, 0.0, 0.1);
+  EXPECT_NEAR(sq / 1000, 1.0, 0.1);
+}
+
+TEST(Autograd, SimpleChain) {
+  Tensor x = Tensor::from_data({3}, {1, 2, 3}).requires_grad_();
+  Tensor y = sum(mul(x, x));
+  y.backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, 4, 6}));
+}
+
+TEST(Autograd, AccumulatesAcrossBackwardCalls) {
+  Tensor x = Tensor::from_data({2}, {1, 2}).requires_grad_();
+  sum(x * 3.0f).backward();
+  sum(x * 3.0f).backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{6, 6}));
+  x.zero_grad();
+  EXPECT_FALSE(x.grad().defined());
+}
+
+TEST(Autograd, SecondOrderOfCube) {
+  Tensor x = Tensor::from_data({2}, {2, 3}).requires_grad_();
+  Tensor y = sum(pow(x, 3.0f));
+  Tensor g = grad({y}, {x}, {}, true)[0];  // 3x²
+  EXPECT_EQ(g.to_vector(), (std::vector<float>{12, 27}));
+  Tensor gg = grad({sum(g)}, {x})[0];  // 6x
+  EXPECT_EQ(gg.to_vector(), (std::vector<float>{12, 18}));
+}
+
+TEST(Autograd, NoGradGuardRecordsNothing) {
+  Tensor x = Tensor::ones({2}).requires_grad_();
+  NoGradGuard guard;
+  Tensor y = x * 2.0f;
+  EXPECT_FALSE(y.requires_grad());
+}
+
+TEST(Autograd, InPlaceModificationAfterSaveIsAnError) {
+  Tensor x = Tensor::ones({2}).requires_grad_();
+  Tensor w = Tensor::ones({2});
+  Tensor y = sum(mul(x, w));
+  w.fill_(2.0f);
+  EXPECT_THROW(y.backward(), Error);
+}

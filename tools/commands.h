@@ -1,0 +1,12 @@
+// The adx command line: one executable, subcommands in the style of git.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace adx::cli {
+
+// Each subcommand registers its options and a callback that runs it.
+void add_train_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace adx::cli
