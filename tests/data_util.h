@@ -1,0 +1,28 @@
+// Helpers for tests that read the real data sets from $ADX_DATA.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace adx::testing {
+
+// The directory of data set `name` under $ADX_DATA, or "" when it is absent.
+inline std::string dataset_dir(const std::string& name) {
+  const char* root = std::getenv("ADX_DATA");
+  if (!root || !*root) return "";
+  const std::string dir = std::string(root) + "/" + name;
+  return std::filesystem::is_directory(dir) ? dir : "";
+}
+
+}  // namespace adx::testing
+
+// Skips the test with a message naming the data set when it is not available.
+#define ADX_REQUIRE_DATASET(var, name)                                                   \
+  const std::string var = ::adx::testing::dataset_dir(name);                            \
+  if (var.empty())                                                                       \
+  GTEST_SKIP() << "data set '" << name << "' not found: set ADX_DATA to a folder holding " \
+               << name << "/ (CI uses ../shared/data)"
+
