@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/autograd.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 
@@ -35,9 +36,13 @@ Storage::Storage(size_t count, Device device) : size_(count), device_(device) {
   const size_t bytes = ((std::max<size_t>(count, 1) * sizeof(float) + 63) / 64) * 64;
   data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
   if (!data_) throw Error(fmt::format("Storage: out of memory allocating {} bytes", bytes));
+  detail::note_allocation(size_ * sizeof(float));
 }
 
-Storage::~Storage() { std::free(data_); }
+Storage::~Storage() {
+  std::free(data_);
+  detail::note_free(size_ * sizeof(float));
+}
 
 TensorImpl& Tensor::impl() const {
   if (!impl_) throw Error("use of an undefined Tensor");

@@ -8,5 +8,6 @@ namespace adx::cli {
 // Each subcommand registers its options and a callback that runs it.
 void add_train_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace adx::cli

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs `adx bench` and the PyTorch script side by side, alternating, and prints a
+# Markdown table of throughputs and ratios (adx / PyTorch; > 1 means adx is faster).
+#   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [WORKLOAD ...]
+# Needs build/adx, and Debian's python3-torch with libopenblas0-pthread.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+threads=2 iters=20 rounds=2
+workloads=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --iters) iters=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) workloads+=("$1"); shift ;;
+  esac
+done
+[ ${#workloads[@]} -gt 0 ] || workloads=(gemm lenet5-train lenet5-infer wgangp-critic-step resnet18-train resnet18-infer vggf-infer)
+py=/usr/bin/python3
+metric() { $py -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('gflops', d.get('items_per_s')))"; }
+best() { printf '%s\n' "$@" | sort -g | tail -1; }
+
+echo "| workload | threads | adx | PyTorch $($py -c 'import torch; print(torch.__version__)') | adx / PyTorch |"
+echo "| --- | --- | --- | --- | --- |"
+for w in "${workloads[@]}"; do
+  a=() t=()
+  for _ in $(seq "$rounds"); do  # alternate so that machine noise hits both sides
+    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" | metric)")
+    t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" | metric)")
+  done
+  ab=$(best "${a[@]}") tb=$(best "${t[@]}")
+  unit=$([ "$w" = gemm ] && echo "GFLOP/s" || echo "img/s")
+  printf '| %s | %s | %.1f %s | %.1f %s | %.2f× |\n' "$w" "$threads" "$ab" "$unit" "$tb" "$unit" \
+    "$($py -c "print($ab / $tb)")"
+done
