@@ -62,7 +62,11 @@ std::vector<std::pair<std::string, Tensor>> SGD::state() {
 }
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt)
-    : Optimizer(std::move(params), opt.lr), opt_(opt), m_(params_.size()), v_(params_.size()) {
+    : Optimizer(std::move(params), opt.lr),
+      opt_(opt),
+      m_(params_.size()),
+      v_(params_.size()),
+      t_(params_.size()) {
   if (opt.beta1 < 0.0f || opt.beta1 >= 1.0f || opt.beta2 < 0.0f || opt.beta2 >= 1.0f)
     throw Error(fmt::format("Adam: betas ({}, {}) must be in [0, 1)", opt.beta1, opt.beta2));
 }
@@ -70,10 +74,6 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt)
 void Adam::step() {
   NoGradGuard no_grad;
   ++steps_;
-  const float bias1 = 1.0f - std::pow(opt_.beta1, static_cast<float>(steps_));
-  const float bias2 = 1.0f - std::pow(opt_.beta2, static_cast<float>(steps_));
-  const float step_size = lr_ / bias1;
-  const float inv_sqrt_bias2 = 1.0f / std::sqrt(bias2);
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -81,7 +81,14 @@ void Adam::step() {
     if (!m_[i].defined()) {
       m_[i] = Tensor::zeros(p.shape());
       v_[i] = Tensor::zeros(p.shape());
+      t_[i] = Tensor::scalar(0.0f);
     }
+    const float t = (t_[i].data()[0] += 1.0f);
+    t_[i].bump_version();
+    const float bias1 = 1.0f - std::pow(opt_.beta1, t);
+    const float bias2 = 1.0f - std::pow(opt_.beta2, t);
+    const float step_size = lr_ / bias1;
+    const float inv_sqrt_bias2 = 1.0f / std::sqrt(bias2);
     float* w = p.data();
     float* m = m_[i].data();
     float* v = v_[i].data();
@@ -103,6 +110,7 @@ std::vector<std::pair<std::string, Tensor>> Adam::state() {
     if (!m_[i].defined()) continue;
     s.emplace_back(fmt::format("exp_avg.{}", i), m_[i]);
     s.emplace_back(fmt::format("exp_avg_sq.{}", i), v_[i]);
+    s.emplace_back(fmt::format("step.{}", i), t_[i]);
   }
   return s;
 }

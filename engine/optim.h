@@ -59,15 +59,21 @@ struct AdamOptions {
   float weight_decay = 0.0f;  // L2 penalty added to the gradient, as torch.optim.Adam
 };
 
+// As in torch, the bias corrections use each parameter's own step count (the number
+// of steps in which it had a gradient), not the optimiser's steps(): a parameter
+// first updated at the optimiser's k-th step gets a first-step update.
 class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, const AdamOptions& opt);
   void step() override;
+  // exp_avg.i, exp_avg_sq.i and step.i (a 0-d tensor, as torch keeps it) for every
+  // parameter i updated at least once.
   std::vector<std::pair<std::string, Tensor>> state() override;
 
  private:
   AdamOptions opt_;
   std::vector<Tensor> m_, v_;  // first and second moment estimates
+  std::vector<Tensor> t_;      // per-parameter step counts (0-d)
 };
 
 // Scales all gradients so that their joint L2 norm is at most max_norm; returns

@@ -66,7 +66,7 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
 }
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
-  if (p < 0.0f || p > 1.0f) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));
+  if (!(p >= 0.0f && p <= 1.0f)) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));
   if (!training || p == 0.0f) return x;
   Tensor mask = Tensor::empty(x.shape());
   const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
@@ -138,9 +138,16 @@ Tensor l1_loss(const Tensor& x, const Tensor& target, Reduction reduction) {
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction) {
   check_same_shape(logits, target, "binary_cross_entropy_with_logits");
-  // max(x, 0) − x·y + log(1 + e^{−|x|}): stable for any x.
-  Tensor loss = add(sub(relu(logits), mul(logits, target)), softplus(neg(abs(logits))));
-  return reduce(loss, reduction);
+  // log(1 + eˣ) − x·y, written per sign of x so that exp never overflows and small
+  // losses keep their precision: (1 − y)·x + log(1 + e^{−x}) for x ≥ 0, and
+  // log(1 + eˣ) − x·y for x < 0. Both branches are smooth, so the gradient at x = 0
+  // is σ(0) − y = 0.5 − y (relu(x) + softplus(−|x|) would give −y there, from the
+  // kinks of relu and abs) and the second derivative is right as well.
+  Tensor xy = mul(logits, target);
+  Tensor non_negative = ge(logits, Tensor::scalar(0.0f));
+  Tensor upper = add(sub(logits, xy), softplus(neg(logits)));
+  Tensor lower = sub(softplus(logits), xy);
+  return reduce(where(non_negative, upper, lower), reduction);
 }
 
 }  // namespace adx
