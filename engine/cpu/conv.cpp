@@ -53,13 +53,24 @@ void col2im(const ConvGeometry& g, const float* col, float* x) {
       }
 }
 
-// Runs body(image, col_buffer) over the batch: images in parallel (each GEMM on one
-// thread) when the batch can feed every thread, else one by one with threaded GEMMs.
+// Threads for_each_image runs the images on: all of them when the batch can feed
+// every thread and the convolution is big enough to pay for a parallel region, else 1.
+// (Below ~2^17 multiply-adds a fork/join costs more than it saves, and far more when
+// the cores are shared: gradient checks run thousands of tiny convolutions.)
+int image_threads(const ConvGeometry& g) {
+  const int threads = omp_get_max_threads();
+  const int64_t macs = g.n * g.o * g.col_rows() * g.col_cols();
+  return (threads > 1 && g.n >= threads && macs >= (int64_t{1} << 17) && !omp_in_parallel())
+             ? threads
+             : 1;
+}
+
+// Runs body(image, col_buffer, thread) over the batch: images in parallel (each GEMM
+// on one thread) when image_threads allows, else one by one with threaded GEMMs.
 template <class F>
 void for_each_image(const ConvGeometry& g, F&& body) {
   const size_t col_size = static_cast<size_t>(g.col_rows() * g.col_cols());
-  const int threads = omp_get_max_threads();
-  if (g.n >= threads && threads > 1) {
+  if (image_threads(g) > 1) {
 #pragma omp parallel
     {
       std::vector<float> col(col_size);
@@ -111,7 +122,7 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
                             float* w_grad) {
   const int64_t groups = g.opt.groups, og = g.o_group(), k = g.col_rows(), cols = g.col_cols();
   const int64_t w_size = g.o * k;
-  const int threads = (g.n >= omp_get_max_threads()) ? omp_get_max_threads() : 1;
+  const int threads = image_threads(g);
   // One partial sum per thread, added at the end: no races, same result every run.
   std::vector<float> partial(static_cast<size_t>(w_size * threads), 0.0f);
   for_each_image(g, [&](int64_t n, float* col, int thread) {

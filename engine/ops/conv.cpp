@@ -14,8 +14,11 @@ using namespace detail;
 
 namespace {
 
+// 0 when the dilated kernel does not fit the padded input. (C++ division truncates
+// towards zero, so a span of −1 with stride ≥ 2 would otherwise give 1.)
 int64_t conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
 }
 
 void check_options(const Conv2dOptions& o, const char* op) {
@@ -30,6 +33,8 @@ cpu::ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Conv2dOpti
   check_options(o, op);
   if (x.size() != 4 || w.size() != 4)
     throw Error(fmt::format("{}: input {} and weight {} must be 4-D", op, shape_str(x), shape_str(w)));
+  if (w[2] < 1 || w[3] < 1)
+    throw Error(fmt::format("{}: weight {} has an empty kernel", op, shape_str(w)));
   cpu::ConvGeometry g{x[0], x[1], x[2], x[3], w[0], w[2], w[3], 0, 0, o};
   if (g.c % o.groups || g.o % o.groups || w[1] * o.groups != g.c)
     throw Error(fmt::format("{}: input {} with {} groups does not match weight {}", op,
@@ -71,6 +76,8 @@ Tensor conv_transpose2d_sized(const Tensor& x, const Tensor& weight, const Conv2
   check_dims(weight, 4, "conv_transpose2d", "weight");
   // Seen from the forward side: a conv2d from (N, C_out, out_h, out_w) to x's shape,
   // whose weight (x's channels, C_out/groups, KH, KW) is this op's weight.
+  if (out_h < 1 || out_w < 1)
+    throw Error(fmt::format("conv_transpose2d: output size {}×{} must be ≥ 1", out_h, out_w));
   const Shape fwd_in = {x.size(0), weight.size(1) * opt.groups, out_h, out_w};
   const cpu::ConvGeometry g = conv_geometry(fwd_in, weight.shape(), opt, "conv_transpose2d");
   if (g.o != x.size(1) || g.oh != x.size(2) || g.ow != x.size(3))
@@ -92,6 +99,7 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& grad_out, const Conv2dO
   check_cpu(grad_out, "conv2d_weight_grad");
   check_dims(x, 4, "conv2d_weight_grad", "input");
   check_dims(grad_out, 4, "conv2d_weight_grad", "output gradient");
+  check_options(opt, "conv2d_weight_grad");  // before dividing by groups
   const Shape w_shape = {grad_out.size(1), x.size(1) / opt.groups, kernel_h, kernel_w};
   const cpu::ConvGeometry g = conv_geometry(x.shape(), w_shape, opt, "conv2d_weight_grad");
   if (grad_out.shape() != Shape{g.n, g.o, g.oh, g.ow})
@@ -116,11 +124,22 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
       (output_padding_h >= opt.stride_h && output_padding_h >= opt.dilation_h) ||
       (output_padding_w >= opt.stride_w && output_padding_w >= opt.dilation_w))
     throw Error("conv_transpose2d: output padding must be smaller than stride or dilation");
+  check_options(opt, "conv_transpose2d");
   const int64_t out_h = (x.size(2) - 1) * opt.stride_h - 2 * opt.pad_h +
                         opt.dilation_h * (weight.size(2) - 1) + output_padding_h + 1;
   const int64_t out_w = (x.size(3) - 1) * opt.stride_w - 2 * opt.pad_w +
                         opt.dilation_w * (weight.size(3) - 1) + output_padding_w + 1;
-  Tensor y = conv_transpose2d_sized(x, weight, opt, out_h, out_w);
+  // An output padding of at least the stride (allowed when below the dilation, as in
+  // torch) makes a conv2d from the output size give output_padding/stride more rows
+  // (columns) than x has. The transposed conv of x with that many zero rows appended
+  // is torch's result (the zeros add nothing), and it has the shape the sized op needs.
+  Tensor xp = x;
+  const int64_t extra_h = output_padding_h / opt.stride_h, extra_w = output_padding_w / opt.stride_w;
+  if (extra_h > 0)
+    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), extra_h, xp.size(3)})}, 2);
+  if (extra_w > 0)
+    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), xp.size(2), extra_w})}, 3);
+  Tensor y = conv_transpose2d_sized(xp, weight, opt, out_h, out_w);
   if (!bias.defined()) return y;
   if (bias.shape() != Shape{y.size(1)})
     throw Error("conv_transpose2d: bias " + shape_str(bias.shape()) + " for " +
