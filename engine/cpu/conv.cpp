@@ -2,21 +2,41 @@
 
 #include <algorithm>
 #include <cstring>
-#include <omp.h>
 #include <vector>
 
 #include "engine/cpu/gemm.h"
+#include "engine/cpu/parallel.h"
 
 namespace adx::cpu {
 namespace {
 
-// col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh − ph + i·dh][ox·sw − pw + j·dw], 0 outside.
-void im2col(const ConvGeometry& g, const float* x, float* col) {
+// Images are processed in chunks whose im2col matrices are laid side by side,
+// col = [col(x_0) | col(x_1) | ...], so that one GEMM covers the whole chunk: small
+// feature maps (ResNet's 4×4 and 1×1 stages) would otherwise give matrix-vector
+// products. A chunk's col matrix is capped at this many floats (32 MB).
+constexpr int64_t kMaxColFloats = int64_t{8} << 20;
+
+// Scratch buffers that only grow: after the first step of a training loop, the
+// convolutions allocate nothing.
+float* scratch(std::vector<float>& buffer, int64_t count) {
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
+  return buffer.data();
+}
+thread_local std::vector<float> t_col, t_tmp;
+
+int64_t chunk_images(const ConvGeometry& g) {
+  const int64_t per_image = std::max<int64_t>(g.col_rows() * g.col_cols(), 1);
+  return std::clamp<int64_t>(kMaxColFloats / per_image, 1, g.n);
+}
+
+// col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh − ph + i·dh][ox·sw − pw + j·dw], 0
+// outside; rows are `ld` floats apart (the chunk's total column count).
+void im2col(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
   const auto& o = g.opt;
   for (int64_t c = 0; c < g.c_group(); ++c)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
-        float* row = col + ((c * g.kh + i) * g.kw + j) * g.col_cols();
+        float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
           float* out = row + oy * g.ow;
@@ -25,8 +45,13 @@ void im2col(const ConvGeometry& g, const float* x, float* col) {
             continue;
           }
           const float* in = x + (c * g.h + y) * g.w;
+          const int64_t x0 = j * o.dilation_w - o.pad_w;
+          if (o.stride_w == 1 && x0 >= 0 && x0 + g.ow <= g.w) {  // the common interior case
+            std::memcpy(out, in + x0, static_cast<size_t>(g.ow) * sizeof(float));
+            continue;
+          }
           for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = ox * o.stride_w - o.pad_w + j * o.dilation_w;
+            const int64_t xx = x0 + ox * o.stride_w;
             out[ox] = (xx >= 0 && xx < g.w) ? in[xx] : 0.0f;
           }
         }
@@ -34,109 +59,123 @@ void im2col(const ConvGeometry& g, const float* x, float* col) {
 }
 
 // The adjoint of im2col: x[...] += col[...] (x must be zeroed first).
-void col2im(const ConvGeometry& g, const float* col, float* x) {
+void col2im(const ConvGeometry& g, const float* col, int64_t ld, float* x) {
   const auto& o = g.opt;
   for (int64_t c = 0; c < g.c_group(); ++c)
     for (int64_t i = 0; i < g.kh; ++i)
       for (int64_t j = 0; j < g.kw; ++j) {
-        const float* row = col + ((c * g.kh + i) * g.kw + j) * g.col_cols();
+        const float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
           if (y < 0 || y >= g.h) continue;
           float* out = x + (c * g.h + y) * g.w;
           const float* in = row + oy * g.ow;
+          const int64_t x0 = j * o.dilation_w - o.pad_w;
           for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = ox * o.stride_w - o.pad_w + j * o.dilation_w;
+            const int64_t xx = x0 + ox * o.stride_w;
             if (xx >= 0 && xx < g.w) out[xx] += in[ox];
           }
         }
       }
 }
 
-// Threads for_each_image runs the images on: all of them when the batch can feed
-// every thread and the convolution is big enough to pay for a parallel region, else 1.
-// (Below ~2^17 multiply-adds a fork/join costs more than it saves, and far more when
-// the cores are shared: gradient checks run thousands of tiny convolutions.)
-int image_threads(const ConvGeometry& g) {
-  const int threads = omp_get_max_threads();
-  const int64_t macs = g.n * g.o * g.col_rows() * g.col_cols();
-  return (threads > 1 && g.n >= threads && macs >= (int64_t{1} << 17) && !omp_in_parallel())
-             ? threads
-             : 1;
+// Pointers for image n, group gr.
+const float* input_at(const ConvGeometry& g, const float* x, int64_t n, int64_t gr) {
+  return x + (n * g.c + gr * g.c_group()) * g.h * g.w;
+}
+int64_t output_offset(const ConvGeometry& g, int64_t n, int64_t gr) {
+  return (n * g.o + gr * g.o_group()) * g.col_cols();
 }
 
-// Runs body(image, col_buffer, thread) over the batch: images in parallel (each GEMM
-// on one thread) when image_threads allows, else one by one with threaded GEMMs.
-template <class F>
-void for_each_image(const ConvGeometry& g, F&& body) {
-  const size_t col_size = static_cast<size_t>(g.col_rows() * g.col_cols());
-  if (image_threads(g) > 1) {
-#pragma omp parallel
-    {
-      std::vector<float> col(col_size);
-#pragma omp for schedule(static)
-      for (int64_t n = 0; n < g.n; ++n) body(n, col.data(), omp_get_thread_num());
-    }
-  } else {
-    std::vector<float> col(col_size);
-    for (int64_t n = 0; n < g.n; ++n) body(n, col.data(), 0);
-  }
+// Copies a group's output rows between the (N, O, OH·OW) tensor layout and the
+// chunk's (og, images·OH·OW) GEMM layout.
+void gather_rows(const ConvGeometry& g, const float* y, int64_t n0, int64_t images, int64_t gr,
+                 float* tmp) {
+  const int64_t og = g.o_group(), hw = g.col_cols(), ld = images * hw;
+  parallel_for(0, images, og * hw, [&](int64_t i) {
+    for (int64_t oc = 0; oc < og; ++oc)
+      std::memcpy(tmp + oc * ld + i * hw, y + output_offset(g, n0 + i, gr) + oc * hw,
+                  static_cast<size_t>(hw) * sizeof(float));
+  });
 }
 
 }  // namespace
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
-  const int64_t groups = g.opt.groups, og = g.o_group(), k = g.col_rows(), cols = g.col_cols();
-  for_each_image(g, [&](int64_t n, float* col, int) {
-    for (int64_t gr = 0; gr < groups; ++gr) {
-      const float* xg = x + (n * g.c + gr * g.c_group()) * g.h * g.w;
-      float* yg = y + (n * g.o + gr * og) * cols;
-      im2col(g, xg, col);
-      gemm(false, false, og, cols, k, 1.0f, w + gr * og * k, k, col, cols, 0.0f, yg, cols);
-      if (bias)
-        for (int64_t oc = 0; oc < og; ++oc) {
-          const float b = bias[gr * og + oc];
-          float* row = yg + oc * cols;
-          for (int64_t i = 0; i < cols; ++i) row[i] += b;
-        }
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+    float* col = scratch(t_col, k * ld);
+    for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
+      parallel_for(0, images, k * hw, [&](int64_t i) {
+        im2col(g, input_at(g, x, n0 + i, gr), col + i * hw, ld);
+      });
+      const float* wg = w + gr * og * k;
+      if (images == 1) {  // the GEMM can write the output directly
+        gemm(false, false, og, hw, k, 1.0f, wg, k, col, ld, 0.0f, y + output_offset(g, n0, gr), hw);
+        continue;
+      }
+      float* tmp = scratch(t_tmp, og * ld);
+      gemm(false, false, og, ld, k, 1.0f, wg, k, col, ld, 0.0f, tmp, ld);
+      parallel_for(0, images, og * hw, [&](int64_t i) {
+        for (int64_t oc = 0; oc < og; ++oc)
+          std::memcpy(y + output_offset(g, n0 + i, gr) + oc * hw, tmp + oc * ld + i * hw,
+                      static_cast<size_t>(hw) * sizeof(float));
+      });
     }
+  }
+  if (!bias) return;
+  parallel_for(0, g.n * g.o, hw, [&](int64_t row) {
+    const float b = bias[row % g.o];
+    float* out = y + row * hw;
+    for (int64_t i = 0; i < hw; ++i) out[i] += b;
   });
 }
 
 void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
-  const int64_t groups = g.opt.groups, og = g.o_group(), k = g.col_rows(), cols = g.col_cols();
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
   std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
-  for_each_image(g, [&](int64_t n, float* col, int) {
-    for (int64_t gr = 0; gr < groups; ++gr) {
-      const float* gy = y_grad + (n * g.o + gr * og) * cols;
-      // col = W_gᵀ · gy  (K × cols)
-      gemm(true, false, k, cols, og, 1.0f, w + gr * og * k, k, gy, cols, 0.0f, col, cols);
-      col2im(g, col, x_grad + (n * g.c + gr * g.c_group()) * g.h * g.w);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+    float* col = scratch(t_col, k * ld);
+    for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
+      const float* gy = y_grad + output_offset(g, n0, gr);
+      if (images > 1) {
+        float* tmp = scratch(t_tmp, og * ld);
+        gather_rows(g, y_grad, n0, images, gr, tmp);
+        gy = tmp;
+      }
+      // col = W_gᵀ · gy  (K × images·OH·OW)
+      gemm(true, false, k, ld, og, 1.0f, w + gr * og * k, k, gy, ld, 0.0f, col, ld);
+      parallel_for(0, images, k * hw, [&](int64_t i) {
+        col2im(g, col + i * hw, ld, x_grad + (((n0 + i) * g.c) + gr * g.c_group()) * g.h * g.w);
+      });
     }
-  });
+  }
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
-  const int64_t groups = g.opt.groups, og = g.o_group(), k = g.col_rows(), cols = g.col_cols();
-  const int64_t w_size = g.o * k;
-  const int threads = image_threads(g);
-  // One partial sum per thread, added at the end: no races, same result every run.
-  std::vector<float> partial(static_cast<size_t>(w_size * threads), 0.0f);
-  for_each_image(g, [&](int64_t n, float* col, int thread) {
-    float* acc = partial.data() + thread * w_size;
-    for (int64_t gr = 0; gr < groups; ++gr) {
-      im2col(g, x + (n * g.c + gr * g.c_group()) * g.h * g.w, col);
-      const float* gy = y_grad + (n * g.o + gr * og) * cols;
-      // dW_g += gy · colᵀ  (og × K)
-      gemm(false, true, og, k, cols, 1.0f, gy, cols, col, cols, 1.0f, acc + gr * og * k, k);
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
+  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
+    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+    float* col = scratch(t_col, k * ld);
+    for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
+      parallel_for(0, images, k * hw, [&](int64_t i) {
+        im2col(g, input_at(g, x, n0 + i, gr), col + i * hw, ld);
+      });
+      const float* gy = y_grad + output_offset(g, n0, gr);
+      if (images > 1) {
+        float* tmp = scratch(t_tmp, og * ld);
+        gather_rows(g, y_grad, n0, images, gr, tmp);
+        gy = tmp;
+      }
+      // dW_g (+)= gy · colᵀ  (og × K), summed over the chunk's columns by the GEMM.
+      gemm(false, true, og, k, ld, 1.0f, gy, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, w_grad + gr * og * k, k);
     }
-  });
-  std::copy_n(partial.data(), w_size, w_grad);
-  for (int t = 1; t < threads; ++t)
-    for (int64_t i = 0; i < w_size; ++i) w_grad[i] += partial[static_cast<size_t>(t * w_size + i)];
+  }
 }
 
 }  // namespace adx::cpu
