@@ -1,5 +1,6 @@
 // Elementwise ops. Each primitive's backward sits right after its forward and is
 // written in engine ops, so it can itself be differentiated.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/autograd.h"
@@ -184,9 +185,11 @@ Tensor tanh(const Tensor& x) {
 
 Tensor softplus(const Tensor& x, float beta, float threshold) {
   // y = log(1 + e^{βx}) / β, and y = x where βx > threshold (torch's linear regime).
+  // Computed as max(βx, 0) + log1p(e^{−|βx|}) so that e^{βx} never overflows when the
+  // threshold is set above ~88.
   Tensor out = map_unary(x, "softplus", [beta, threshold](float v) {
     const float bx = beta * v;
-    return bx > threshold ? v : std::log1p(std::exp(bx)) / beta;
+    return bx > threshold ? v : (std::max(bx, 0.0f) + std::log1p(std::exp(-std::fabs(bx)))) / beta;
   });
   return record(OpKind::Softplus, out, {x}, [beta, threshold](const Tensor& g, Node& n) {
     const Tensor& in = n.input(0);

@@ -42,7 +42,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   check_cpu(a, "matmul");
   check_cpu(b, "matmul");
   const MatmulDims d = matmul_dims(a, b, ta, tb);
-  Shape shape = a.dim() == 3 ? Shape{a.size(0), d.broadcast_b ? d.m / a.size(0) : d.m, d.n}
+  // d.m has a's batch folded in when b is shared; the output's rows are op(a)'s rows.
+  Shape shape = a.dim() == 3 ? Shape{a.size(0), d.broadcast_b ? a.size(1) : d.m, d.n}
                              : Shape{d.m, d.n};
   Tensor out = Tensor::empty(shape);
   const int64_t lda = a.size(-1), ldb = b.size(-1);
@@ -58,8 +59,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     if (n.needs_grad(0)) ga = ta ? matmul(B, g, tb, true) : matmul(g, B, false, !tb);
     if (n.needs_grad(1)) {
       if (A.dim() == 3 && B.dim() == 2) {  // b was shared by every batch entry
-        Tensor a2 = reshape(A, {-1, A.size(-1)});
-        Tensor g2 = reshape(g, {-1, g.size(-1)});
+        // Explicit sizes, not -1: a zero-sized last dim makes -1 ambiguous.
+        Tensor a2 = reshape(A, {A.size(0) * A.size(1), A.size(2)});
+        Tensor g2 = reshape(g, {g.size(0) * g.size(1), g.size(2)});
         gb = tb ? matmul(g2, a2, true, false) : matmul(a2, g2, true, false);
       } else {
         gb = tb ? matmul(g, A, true, ta) : matmul(A, g, !ta, false);
@@ -77,7 +79,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined() && bias.shape() != Shape{weight.size(0)})
     throw Error("linear: bias " + shape_str(bias.shape()) + " does not match weight " +
                 shape_str(weight.shape()));
-  Tensor x2 = x.dim() == 2 ? x : reshape(x, {-1, x.size(-1)});
+  int64_t rows = 1;  // the product of x's leading dims (not -1: x.size(-1) may be 0)
+  for (int64_t i = 0; i + 1 < x.dim(); ++i) rows *= x.size(i);
+  Tensor x2 = x.dim() == 2 ? x : reshape(x, {rows, x.size(-1)});
   Tensor y = matmul(x2, weight, false, true);
   if (bias.defined()) y = add(y, bias);
   if (x.dim() == 2) return y;
