@@ -32,17 +32,15 @@ std::string shape_str(const Shape& shape) {
 Storage::Storage(size_t count, Device device) : size_(count), device_(device) {
   if (!device.is_cpu())
     throw Error("Storage: device " + device.str() + " is not available in this build");
-  // 64-byte alignment for AVX loads; at least one element so data_ is never null.
-  const size_t bytes = ((std::max<size_t>(count, 1) * sizeof(float) + 63) / 64) * 64;
-  data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-  if (!data_) throw Error(fmt::format("Storage: out of memory allocating {} bytes", bytes));
-  detail::note_allocation(size_ * sizeof(float));
+  // At least one element so that data_ is never null; 64-byte aligned for AVX.
+  try {
+    data_ = static_cast<float*>(detail::cpu_allocate(std::max<size_t>(count, 1) * sizeof(float), capacity_));
+  } catch (const std::bad_alloc&) {
+    throw Error(fmt::format("out of memory allocating a tensor of {} floats", count));
+  }
 }
 
-Storage::~Storage() {
-  std::free(data_);
-  detail::note_free(size_ * sizeof(float));
-}
+Storage::~Storage() { detail::cpu_free(data_, capacity_, std::max<size_t>(size_, 1) * sizeof(float)); }
 
 TensorImpl& Tensor::impl() const {
   if (!impl_) throw Error("use of an undefined Tensor");

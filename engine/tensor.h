@@ -57,6 +57,7 @@ class Storage {
  private:
   float* data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0;  // bytes of the allocator's block
   Device device_;
 };
 

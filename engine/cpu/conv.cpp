@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <omp.h>
 #include <vector>
 
 #include "engine/cpu/gemm.h"
@@ -13,7 +14,9 @@ namespace {
 // Images are processed in chunks whose im2col matrices are laid side by side,
 // col = [col(x_0) | col(x_1) | ...], so that one GEMM covers the whole chunk: small
 // feature maps (ResNet's 4×4 and 1×1 stages) would otherwise give matrix-vector
-// products. A chunk's col matrix is capped at this many floats (32 MB).
+// products. A chunk gets enough images for kMinColumns GEMM columns, and no more,
+// so that its col matrix stays in cache; it is capped at kMaxColFloats (32 MB).
+constexpr int64_t kMinColumns = 256;
 constexpr int64_t kMaxColFloats = int64_t{8} << 20;
 
 // Scratch buffers that only grow: after the first step of a training loop, the
@@ -23,10 +26,31 @@ float* scratch(std::vector<float>& buffer, int64_t count) {
   return buffer.data();
 }
 thread_local std::vector<float> t_col, t_tmp;
+thread_local std::vector<float> t_partial;  // the caller's per-thread weight-gradient sums
 
 int64_t chunk_images(const ConvGeometry& g) {
-  const int64_t per_image = std::max<int64_t>(g.col_rows() * g.col_cols(), 1);
-  return std::clamp<int64_t>(kMaxColFloats / per_image, 1, g.n);
+  const int64_t hw = std::max<int64_t>(g.col_cols(), 1);
+  const int64_t by_memory = std::max<int64_t>(kMaxColFloats / std::max<int64_t>(g.col_rows() * hw, 1), 1);
+  return std::clamp<int64_t>((kMinColumns + hw - 1) / hw, 1, std::min(by_memory, g.n));
+}
+
+// Runs body(first_image, images, thread) over the batch in chunks. When there are
+// at least as many chunks as threads, chunks run in parallel (each GEMM on one
+// thread, no fork/join inside); otherwise one by one with threaded GEMMs. Tiny
+// convolutions stay serial: a parallel region costs more than they do.
+template <class F>
+int for_each_chunk(const ConvGeometry& g, F&& body) {
+  const int64_t chunk = chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
+  const int threads = omp_get_max_threads();
+  const int64_t macs = g.n * g.o * g.col_rows() * g.col_cols() / g.opt.groups;
+  if (threads > 1 && chunks >= threads && macs >= (int64_t{1} << 17) && !omp_in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; ++c)
+      body(c * chunk, std::min(chunk, g.n - c * chunk), omp_get_thread_num());
+    return threads;
+  }
+  for (int64_t c = 0; c < chunks; ++c) body(c * chunk, std::min(chunk, g.n - c * chunk), 0);
+  return 1;
 }
 
 // col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh − ph + i·dh][ox·sw − pw + j·dw], 0
@@ -103,9 +127,9 @@ void gather_rows(const ConvGeometry& g, const float* y, int64_t n0, int64_t imag
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
+  for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
+    const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
     for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
       parallel_for(0, images, k * hw, [&](int64_t i) {
@@ -124,7 +148,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
                       static_cast<size_t>(hw) * sizeof(float));
       });
     }
-  }
+  });
   if (!bias) return;
   parallel_for(0, g.n * g.o, hw, [&](int64_t row) {
     const float b = bias[row % g.o];
@@ -135,10 +159,10 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
   std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+  for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
+    const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
     for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
       const float* gy = y_grad + output_offset(g, n0, gr);
@@ -153,15 +177,21 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
         col2im(g, col + i * hw, ld, x_grad + (((n0 + i) * g.c) + gr * g.c_group()) * g.h * g.w);
       });
     }
-  }
+  });
 }
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), chunk = chunk_images(g);
-  for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-    const int64_t images = std::min(chunk, g.n - n0), ld = images * hw;
+  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), w_size = g.o * k;
+  // One partial sum per thread, added in thread order at the end: no races, and the
+  // same result on every run with the same thread count.
+  const int max_threads = omp_get_max_threads();
+  std::vector<float>& partial = t_partial;
+  partial.assign(static_cast<size_t>(w_size * max_threads), 0.0f);
+  const int used = for_each_chunk(g, [&](int64_t n0, int64_t images, int thread) {
+    const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
+    float* acc = partial.data() + thread * w_size;
     for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
       parallel_for(0, images, k * hw, [&](int64_t i) {
         im2col(g, input_at(g, x, n0 + i, gr), col + i * hw, ld);
@@ -172,10 +202,13 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
         gather_rows(g, y_grad, n0, images, gr, tmp);
         gy = tmp;
       }
-      // dW_g (+)= gy · colᵀ  (og × K), summed over the chunk's columns by the GEMM.
-      gemm(false, true, og, k, ld, 1.0f, gy, ld, col, ld, n0 == 0 ? 0.0f : 1.0f, w_grad + gr * og * k, k);
+      // dW_g += gy · colᵀ  (og × K), summed over the chunk's columns by the GEMM.
+      gemm(false, true, og, k, ld, 1.0f, gy, ld, col, ld, 1.0f, acc + gr * og * k, k);
     }
-  }
+  });
+  std::copy_n(partial.data(), w_size, w_grad);
+  for (int t = 1; t < used; ++t)
+    for (int64_t i = 0; i < w_size; ++i) w_grad[i] += partial[static_cast<size_t>(t * w_size + i)];
 }
 
 }  // namespace adx::cpu

@@ -122,22 +122,42 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   if (oh < 1 || ow < 1)
     throw Error("max_pool2d: window does not fit input " + shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1);
-  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow));
+  // Without autograd the maxima are written directly; with it they are a gather at
+  // the arg-max positions, whose backward (scatter_add) routes the gradient there.
+  const bool record_history = any_requires_grad({&x});
+  Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
+  auto index = record_history ? std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow))
+                              : nullptr;
   const float* in = x.data();
+  float* values = out.data();
+  int64_t* best_at = index ? index->data() : nullptr;
   cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    for (int64_t oy = 0; oy < oh; ++oy)
+    const float* plane = in + p * h * w;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const int64_t y0 = oy * o.stride_h - o.pad_top;
+      const int64_t ylo = std::max<int64_t>(y0, 0), yhi = std::min(y0 + o.kernel_h, h);
       for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t y0 = oy * o.stride_h - o.pad_top, x0 = ox * o.stride_w - o.pad_left;
+        const int64_t x0 = ox * o.stride_w - o.pad_left;
+        const int64_t xlo = std::max<int64_t>(x0, 0), xhi = std::min(x0 + o.kernel_w, w);
         int64_t best = -1;  // a window wholly in the padding reads 0
-        for (int64_t y = std::max<int64_t>(y0, 0); y < std::min(y0 + o.kernel_h, h); ++y)
-          for (int64_t xx = std::max<int64_t>(x0, 0); xx < std::min(x0 + o.kernel_w, w); ++xx) {
-            const int64_t at = (p * h + y) * w + xx;
-            if (best < 0 || in[at] > in[best] || std::isnan(in[at])) best = at;
+        float best_value = 0.0f;
+        for (int64_t y = ylo; y < yhi; ++y)
+          for (int64_t xx = xlo; xx < xhi; ++xx) {
+            const float v = plane[y * w + xx];
+            // NaN wins, as in torch; the first of equal maxima is kept.
+            if (best < 0 || v > best_value || (std::isnan(v) && !std::isnan(best_value))) {
+              best = y * w + xx;
+              best_value = v;
+            }
           }
-        (*index)[static_cast<size_t>((p * oh + oy) * ow + ox)] = best;
+        const int64_t at = (p * oh + oy) * ow + ox;
+        values[at] = best_value;
+        if (best_at) best_at[at] = best < 0 ? -1 : p * h * w + best;
       }
+    }
   });
-  return gather(x, index, {x.size(0), x.size(1), oh, ow});
+  if (!record_history) return out;
+  return gather(x, index, out.shape());
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {

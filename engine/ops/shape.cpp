@@ -250,8 +250,9 @@ Tensor gather(const Tensor& x, FlatIndex index, const Shape& shape) {
   check_cpu(x, "gather");
   if (static_cast<int64_t>(index->size()) != shape_numel(shape))
     throw Error(fmt::format("gather: {} indices for shape {}", index->size(), shape_str(shape)));
+  const int64_t limit = x.numel();
   for (int64_t i : *index)
-    if (i >= x.numel()) throw Error(fmt::format("gather: index {} out of range for {} elements", i, x.numel()));
+    if (i >= limit) throw Error(fmt::format("gather: index {} out of range for {} elements", i, limit));
   Tensor out = Tensor::empty(shape);
   const float* in = x.data();
   float* o = out.data();
