@@ -14,7 +14,8 @@ namespace adx {
   X(Sum) X(Expand) X(Reshape) X(Permute) X(Slice) X(SliceBackward) \
   X(Concat) X(IndexSelect) X(IndexAdd) X(Gather) X(ScatterAdd) X(Matmul)     \
   X(Conv2d) X(Conv2dWeightGrad) X(ConvTranspose2d) X(AvgPool2d) X(AvgPool2dBackward)   \
-  X(ChannelWindowSum) X(Upsample) X(UpsampleBackward) X(Clone)
+  X(ChannelWindowSum) X(Upsample) X(UpsampleBackward) X(Clone)          \
+  X(BatchNormTrain) X(ChannelAffine)
 
 enum class OpKind {
 #define ADX_OP_ENUM(name) name,

@@ -35,20 +35,28 @@ void SGD::step() {
     float* w = p.data();
     const float* gr = g.data();
     const int64_t n = p.numel();
-    float* buf = nullptr;
-    if (opt_.momentum != 0.0f) {
+    const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
+    if (mom == 0.0f) {
+      for (int64_t k = 0; k < n; ++k) w[k] -= lr * (gr[k] + wd * w[k]);
+    } else {
+      // torch: buf = d on the first step, then buf = μ·buf + (1 − dampening)·d;
+      // the step is buf, or d + μ·buf with Nesterov.
       const bool first = !momentum_[i].defined();
-      if (first) momentum_[i] = Tensor::empty(p.shape());
-      buf = momentum_[i].data();
-      for (int64_t k = 0; k < n; ++k) {
-        const float d = gr[k] + opt_.weight_decay * w[k];
-        buf[k] = first ? d : opt_.momentum * buf[k] + (1.0f - opt_.dampening) * d;
+      if (first) momentum_[i] = Tensor::zeros(p.shape());  // 0·buf must not read garbage
+      float* buf = momentum_[i].data();
+      const float keep = first ? 0.0f : mom, add = first ? 1.0f : damp;
+      if (opt_.nesterov) {
+        for (int64_t k = 0; k < n; ++k) {
+          const float d = gr[k] + wd * w[k];
+          buf[k] = keep * buf[k] + add * d;
+          w[k] -= lr * (d + mom * buf[k]);
+        }
+      } else {
+        for (int64_t k = 0; k < n; ++k) {
+          buf[k] = keep * buf[k] + add * (gr[k] + wd * w[k]);
+          w[k] -= lr * buf[k];
+        }
       }
-    }
-    for (int64_t k = 0; k < n; ++k) {
-      float d = gr[k] + opt_.weight_decay * w[k];
-      if (buf) d = opt_.nesterov ? d + opt_.momentum * buf[k] : buf[k];
-      w[k] -= lr_ * d;
     }
     p.bump_version();
   }

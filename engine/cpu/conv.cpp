@@ -53,13 +53,28 @@ int for_each_chunk(const ConvGeometry& g, F&& body) {
   return 1;
 }
 
+// The output columns [lo, hi) whose input column x0 + ox·stride lies inside [0, w):
+// the rest of a row reads padding.
+struct ValidRange {
+  int64_t lo, hi;
+};
+ValidRange valid_columns(int64_t x0, int64_t stride, int64_t w, int64_t ow) {
+  int64_t lo = x0 >= 0 ? 0 : (-x0 + stride - 1) / stride;
+  int64_t hi = x0 >= w ? 0 : (w - 1 - x0) / stride + 1;
+  lo = std::min(lo, ow);
+  hi = std::clamp(hi, lo, ow);
+  return {lo, hi};
+}
+
 // col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh − ph + i·dh][ox·sw − pw + j·dw], 0
 // outside; rows are `ld` floats apart (the chunk's total column count).
 void im2col(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
   const auto& o = g.opt;
-  for (int64_t c = 0; c < g.c_group(); ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
+  for (int64_t j = 0; j < g.kw; ++j) {
+    const int64_t x0 = j * o.dilation_w - o.pad_w;
+    const ValidRange v = valid_columns(x0, o.stride_w, g.w, g.ow);
+    for (int64_t c = 0; c < g.c_group(); ++c)
+      for (int64_t i = 0; i < g.kh; ++i) {
         float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
@@ -68,39 +83,39 @@ void im2col(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
             std::fill_n(out, g.ow, 0.0f);
             continue;
           }
-          const float* in = x + (c * g.h + y) * g.w;
-          const int64_t x0 = j * o.dilation_w - o.pad_w;
-          if (o.stride_w == 1 && x0 >= 0 && x0 + g.ow <= g.w) {  // the common interior case
-            std::memcpy(out, in + x0, static_cast<size_t>(g.ow) * sizeof(float));
-            continue;
-          }
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = x0 + ox * o.stride_w;
-            out[ox] = (xx >= 0 && xx < g.w) ? in[xx] : 0.0f;
-          }
+          const float* in = x + (c * g.h + y) * g.w + x0;
+          for (int64_t ox = 0; ox < v.lo; ++ox) out[ox] = 0.0f;
+          if (o.stride_w == 1)
+            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] = in[ox];
+          else
+            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] = in[ox * o.stride_w];
+          for (int64_t ox = v.hi; ox < g.ow; ++ox) out[ox] = 0.0f;
         }
       }
+  }
 }
 
 // The adjoint of im2col: x[...] += col[...] (x must be zeroed first).
 void col2im(const ConvGeometry& g, const float* col, int64_t ld, float* x) {
   const auto& o = g.opt;
-  for (int64_t c = 0; c < g.c_group(); ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
+  for (int64_t j = 0; j < g.kw; ++j) {
+    const int64_t x0 = j * o.dilation_w - o.pad_w;
+    const ValidRange v = valid_columns(x0, o.stride_w, g.w, g.ow);
+    for (int64_t c = 0; c < g.c_group(); ++c)
+      for (int64_t i = 0; i < g.kh; ++i) {
         const float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
           if (y < 0 || y >= g.h) continue;
-          float* out = x + (c * g.h + y) * g.w;
+          float* out = x + (c * g.h + y) * g.w + x0;
           const float* in = row + oy * g.ow;
-          const int64_t x0 = j * o.dilation_w - o.pad_w;
-          for (int64_t ox = 0; ox < g.ow; ++ox) {
-            const int64_t xx = x0 + ox * o.stride_w;
-            if (xx >= 0 && xx < g.w) out[xx] += in[ox];
-          }
+          if (o.stride_w == 1)
+            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] += in[ox];
+          else
+            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox * o.stride_w] += in[ox];
         }
       }
+  }
 }
 
 // Pointers for image n, group gr.

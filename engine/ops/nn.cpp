@@ -1,4 +1,4 @@
-// Composite ops of neural networks: batch norm, dropout, softmax and the losses.
+// Composite ops of neural networks: dropout, softmax and the losses.
 // They are written in primitives only, so they have no backward rules of their own
 // and their second derivatives come for free.
 #include <cmath>
@@ -10,60 +10,6 @@
 
 namespace adx {
 using namespace detail;
-
-Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, float momentum, float eps) {
-  if (x.dim() < 2) throw Error("batch_norm: input must be (N, C, ...), got " + shape_str(x.shape()));
-  const int64_t channels = x.size(1);
-  auto check_param = [&](const Tensor& t, const char* what) {
-    if (t.defined() && t.shape() != Shape{channels})
-      throw Error(fmt::format("batch_norm: {} has shape {}, expected [{}]", what,
-                              shape_str(t.shape()), channels));
-  };
-  check_param(running_mean, "running_mean");
-  check_param(running_var, "running_var");
-  check_param(weight, "weight");
-  check_param(bias, "bias");
-  // Statistics are per channel: reduce over every dim but 1.
-  std::vector<int64_t> dims = {0};
-  Shape stat_shape(static_cast<size_t>(x.dim()), 1);
-  stat_shape[1] = channels;
-  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-  const int64_t count = x.numel() / channels;
-
-  Tensor centred, inv_std;
-  if (training) {
-    if (count < 2) throw Error("batch_norm: training needs more than one value per channel");
-    Tensor mu = mean(x, dims, true);
-    centred = sub(x, mu);
-    Tensor variance = mean(mul(centred, centred), dims, true);  // biased, as torch normalises
-    inv_std = div(Tensor::scalar(1.0f), sqrt(add(variance, Tensor::scalar(eps))));
-    if (running_mean.defined() && running_var.defined()) {
-      NoGradGuard no_grad;
-      // Running statistics use the unbiased variance (torch's convention).
-      const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
-      const float* m = mu.data();
-      const float* v = variance.data();
-      float* rm = running_mean.data();
-      float* rv = running_var.data();
-      for (int64_t c = 0; c < channels; ++c) {
-        rm[c] = (1.0f - momentum) * rm[c] + momentum * m[c];
-        rv[c] = (1.0f - momentum) * rv[c] + momentum * v[c] * unbias;
-      }
-      running_mean.bump_version();
-      running_var.bump_version();
-    }
-  } else {
-    if (!running_mean.defined() || !running_var.defined())
-      throw Error("batch_norm: eval mode needs running_mean and running_var");
-    centred = sub(x, reshape(running_mean, stat_shape));
-    inv_std = reshape(div(Tensor::scalar(1.0f), sqrt(add(running_var, Tensor::scalar(eps)))), stat_shape);
-  }
-  Tensor y = mul(centred, inv_std);
-  if (weight.defined()) y = mul(y, reshape(weight, stat_shape));
-  if (bias.defined()) y = add(y, reshape(bias, stat_shape));
-  return y;
-}
 
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   if (!(p >= 0.0f && p <= 1.0f)) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));

@@ -1,0 +1,235 @@
+// Batch normalisation (Ioffe & Szegedy 2015).
+//
+// The definition is the composite `batch_norm_composite` below, written in
+// primitives: it is what a second-order pass differentiates. Training runs a fused
+// kernel (BatchNormTrain) with the classic closed-form backward
+//     dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)),   dγ = Σ(g·x̂),   dβ = Σg
+// and, when the backward itself is being recorded (create_graph), falls back to
+// differentiating the composite, so second derivatives stay exact. Evaluation
+// mode is a per-channel affine map y = x·scale + shift (ChannelAffine).
+#include <cmath>
+
+#include "engine/autograd.h"
+#include "engine/cpu/parallel.h"
+#include "engine/ops.h"
+#include "engine/ops/common.h"
+
+namespace adx {
+using namespace detail;
+
+namespace {
+
+struct Layout {
+  int64_t n, c, s;  // x viewed as (N, C, S)
+};
+
+Layout layout_of(const Tensor& x) { return {x.size(0), x.size(1), x.numel() / (x.size(0) * x.size(1))}; }
+
+Shape stat_shape(const Tensor& x) {
+  Shape s(static_cast<size_t>(x.dim()), 1);
+  s[1] = x.size(1);
+  return s;
+}
+
+std::vector<int64_t> reduce_dims(const Tensor& x) {
+  std::vector<int64_t> dims = {0};
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  return dims;
+}
+
+// The definition: normalise with the batch's mean and biased variance, then affine.
+Tensor batch_norm_composite(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  const std::vector<int64_t> dims = reduce_dims(x);
+  Tensor centred = sub(x, mean(x, dims, true));
+  Tensor variance = mean(mul(centred, centred), dims, true);
+  Tensor y = mul(centred, div(Tensor::scalar(1.0f), sqrt(add(variance, Tensor::scalar(eps)))));
+  if (weight.defined()) y = mul(y, reshape(weight, stat_shape(x)));
+  if (bias.defined()) y = add(y, reshape(bias, stat_shape(x)));
+  return y;
+}
+
+// Per-channel mean and 1/√(var + eps), two passes in double precision.
+void channel_stats(const Tensor& x, float eps, std::vector<float>& mean_out,
+                   std::vector<float>& inv_std_out, std::vector<float>& var_out) {
+  const Layout l = layout_of(x);
+  mean_out.resize(static_cast<size_t>(l.c));
+  inv_std_out.resize(static_cast<size_t>(l.c));
+  var_out.resize(static_cast<size_t>(l.c));
+  const float* in = x.data();
+  const double count = static_cast<double>(l.n * l.s);
+  cpu::parallel_for(0, l.c, l.n * l.s, [&](int64_t c) {
+    double total = 0.0;
+    for (int64_t n = 0; n < l.n; ++n) {
+      const float* row = in + (n * l.c + c) * l.s;
+      for (int64_t i = 0; i < l.s; ++i) total += row[i];
+    }
+    const double mu = total / count;
+    double sq = 0.0;
+    for (int64_t n = 0; n < l.n; ++n) {
+      const float* row = in + (n * l.c + c) * l.s;
+      for (int64_t i = 0; i < l.s; ++i) {
+        const double d = row[i] - mu;
+        sq += d * d;
+      }
+    }
+    const double var = sq / count;
+    mean_out[static_cast<size_t>(c)] = static_cast<float>(mu);
+    var_out[static_cast<size_t>(c)] = static_cast<float>(var);
+    inv_std_out[static_cast<size_t>(c)] = static_cast<float>(1.0 / std::sqrt(var + eps));
+  });
+}
+
+// y = x·scale[c] + shift[c]
+void channel_affine_kernel(const Tensor& x, const float* scale, const float* shift, Tensor& y) {
+  const Layout l = layout_of(x);
+  const float* in = x.data();
+  float* out = y.data();
+  cpu::parallel_for(0, l.n * l.c, l.s, [&](int64_t row) {
+    const int64_t c = row % l.c;
+    const float a = scale[c], b = shift[c];
+    const float* src = in + row * l.s;
+    float* dst = out + row * l.s;
+    for (int64_t i = 0; i < l.s; ++i) dst[i] = src[i] * a + b;
+  });
+}
+
+struct SavedStats {
+  std::vector<float> mean, inv_std;
+};
+
+// The closed-form backward of the fused training forward (no history).
+std::vector<Tensor> fused_backward(const Tensor& g, const Tensor& x, const Tensor& weight,
+                                   const SavedStats& st, const std::vector<bool>& needs) {
+  const Layout l = layout_of(x);
+  const double count = static_cast<double>(l.n * l.s);
+  std::vector<float> sum_g(static_cast<size_t>(l.c)), sum_gx(static_cast<size_t>(l.c));
+  const float* gd = g.data();
+  const float* xd = x.data();
+  cpu::parallel_for(0, l.c, l.n * l.s, [&](int64_t c) {
+    double a = 0.0, b = 0.0;
+    const float mu = st.mean[static_cast<size_t>(c)];
+    for (int64_t n = 0; n < l.n; ++n) {
+      const int64_t off = (n * l.c + c) * l.s;
+      for (int64_t i = 0; i < l.s; ++i) {
+        a += gd[off + i];
+        b += static_cast<double>(gd[off + i]) * (xd[off + i] - mu);
+      }
+    }
+    sum_g[static_cast<size_t>(c)] = static_cast<float>(a);
+    sum_gx[static_cast<size_t>(c)] = static_cast<float>(b);  // Σ g·(x − μ)
+  });
+  Tensor dx, dw, db;
+  if (needs[0]) {
+    dx = Tensor::empty(x.shape());
+    float* out = dx.data();
+    cpu::parallel_for(0, l.n * l.c, l.s, [&](int64_t row) {
+      const size_t c = static_cast<size_t>(row % l.c);
+      const float is = st.inv_std[c];
+      const float gamma = weight.defined() ? weight.data()[c] : 1.0f;
+      const float k = gamma * is;
+      const float mean_g = static_cast<float>(sum_g[c] / count);
+      // (x − μ)·σ⁻²·Σg(x − μ)/M  =  x̂·Σ(g·x̂)/M
+      const float proj = static_cast<float>(sum_gx[c] / count) * is * is;
+      const float mu = st.mean[c];
+      const int64_t off = row * l.s;
+      for (int64_t i = 0; i < l.s; ++i) out[off + i] = k * (gd[off + i] - mean_g - (xd[off + i] - mu) * proj);
+    });
+  }
+  if (needs[1]) {
+    dw = Tensor::empty({l.c});
+    for (int64_t c = 0; c < l.c; ++c) dw.data()[c] = sum_gx[static_cast<size_t>(c)] * st.inv_std[static_cast<size_t>(c)];
+  }
+  if (needs[2]) db = Tensor::from_data({l.c}, std::span<const float>(sum_g));
+  return {dx, dw, db};
+}
+
+Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_var,
+                        const Tensor& weight, const Tensor& bias, float momentum, float eps) {
+  const Layout l = layout_of(x);
+  const int64_t count = l.n * l.s;
+  if (count < 2) throw Error("batch_norm: training needs more than one value per channel");
+  auto st = std::make_shared<SavedStats>();
+  std::vector<float> var;
+  channel_stats(x, eps, st->mean, st->inv_std, var);
+  if (running_mean.defined() && running_var.defined()) {
+    // Running statistics use the unbiased variance (torch's convention).
+    const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+    float* rm = running_mean.data();
+    float* rv = running_var.data();
+    for (int64_t c = 0; c < l.c; ++c) {
+      rm[c] = (1.0f - momentum) * rm[c] + momentum * st->mean[static_cast<size_t>(c)];
+      rv[c] = (1.0f - momentum) * rv[c] + momentum * var[static_cast<size_t>(c)] * unbias;
+    }
+    running_mean.bump_version();
+    running_var.bump_version();
+  }
+  // y = x·(γσ⁻¹) + (β − μγσ⁻¹)
+  std::vector<float> scale(static_cast<size_t>(l.c)), shift(static_cast<size_t>(l.c));
+  for (size_t c = 0; c < scale.size(); ++c) {
+    const float gamma = weight.defined() ? weight.data()[c] : 1.0f;
+    const float beta = bias.defined() ? bias.data()[c] : 0.0f;
+    scale[c] = gamma * st->inv_std[c];
+    shift[c] = beta - st->mean[c] * scale[c];
+  }
+  Tensor y = Tensor::empty(x.shape());
+  channel_affine_kernel(x, scale.data(), shift.data(), y);
+  return record(OpKind::BatchNormTrain, y, {x, weight, bias}, [st, eps](const Tensor& g, Node& n) {
+    std::vector<bool> needs = {n.needs_grad(0), n.needs_grad(1), n.needs_grad(2)};
+    if (!GradMode::enabled()) return fused_backward(g, n.input(0), n.input(1), *st, needs);
+    // Recording the backward (create_graph): differentiate the definition instead.
+    std::vector<Tensor> wrt;
+    for (size_t i = 0; i < 3; ++i)
+      if (needs[i]) wrt.push_back(n.input(i));
+    Tensor y_def = batch_norm_composite(n.input(0), n.input(1), n.input(2), eps);
+    std::vector<Tensor> got = grad({y_def}, wrt, {g}, /*create_graph=*/true, /*allow_unused=*/true);
+    std::vector<Tensor> out(3);
+    for (size_t i = 0, k = 0; i < 3; ++i)
+      if (needs[i]) out[i] = got[k++];
+    return out;
+  });
+}
+
+// y = x·scale[c] + shift[c]; the backward is written in ops (eval-mode batch norm
+// is rarely differentiated: feature extraction runs it forward only).
+Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) {
+  Tensor y = Tensor::empty(x.shape());
+  channel_affine_kernel(x, scale.data(), shift.data(), y);
+  return record(OpKind::ChannelAffine, y, {x, scale, shift}, [](const Tensor& g, Node& n) {
+    const Tensor& in = n.input(0);
+    const Shape s = stat_shape(in);
+    const std::vector<int64_t> dims = reduce_dims(in);
+    return std::vector<Tensor>{
+        n.needs_grad(0) ? mul(g, reshape(n.input(1), s)) : Tensor(),
+        n.needs_grad(1) ? sum(mul(g, in), dims) : Tensor(),
+        n.needs_grad(2) ? sum(g, dims) : Tensor()};
+  });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, float momentum, float eps) {
+  check_cpu(x, "batch_norm");
+  if (x.dim() < 2) throw Error("batch_norm: input must be (N, C, ...), got " + shape_str(x.shape()));
+  const int64_t channels = x.size(1);
+  auto check_param = [&](const Tensor& t, const char* what) {
+    if (t.defined() && t.shape() != Shape{channels})
+      throw Error(fmt::format("batch_norm: {} has shape {}, expected [{}]", what,
+                              shape_str(t.shape()), channels));
+  };
+  check_param(running_mean, "running_mean");
+  check_param(running_var, "running_var");
+  check_param(weight, "weight");
+  check_param(bias, "bias");
+  if (training) return batch_norm_train(x, running_mean, running_var, weight, bias, momentum, eps);
+  if (!running_mean.defined() || !running_var.defined())
+    throw Error("batch_norm: eval mode needs running_mean and running_var");
+  // scale = γ/√(σ²_run + ε), shift = β − μ_run·scale: C-sized ops, differentiable.
+  Tensor scale = div(Tensor::scalar(1.0f), sqrt(add(running_var, Tensor::scalar(eps))));
+  if (weight.defined()) scale = mul(scale, weight);
+  Tensor shift = neg(mul(running_mean, scale));
+  if (bias.defined()) shift = add(shift, bias);
+  return channel_affine(x, scale, shift);
+}
+
+}  // namespace adx
