@@ -51,10 +51,23 @@ void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
     all_same &= in[k]->shape() == shape;
   }
   if (all_same) {  // the common case: no index arithmetic
-    parallel_for(0, total, 1, [&](int64_t i) {
-      std::array<float, N> v;
-      for (size_t k = 0; k < N; ++k) v[k] = src[k][i];
-      o[i] = std::apply(f, v);
+    parallel_blocks(total, [&](int64_t lo, int64_t hi) {
+      if constexpr (N == 1) {
+        const float* __restrict a = src[0];
+        float* __restrict out = o;
+        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i]);
+      } else if constexpr (N == 2) {
+        const float* __restrict a = src[0];
+        const float* __restrict b = src[1];
+        float* __restrict out = o;
+        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
+      } else {
+        for (int64_t i = lo; i < hi; ++i) {
+          std::array<float, N> v;
+          for (size_t k = 0; k < N; ++k) v[k] = src[k][i];
+          o[i] = std::apply(f, v);
+        }
+      }
     });
     return;
   }

@@ -35,7 +35,11 @@ Tensor map_unary(const Tensor& x, const char* op, F f) {
   Tensor out = Tensor::empty(x.shape());
   const float* in = x.data();
   float* o = out.data();
-  cpu::parallel_for(0, x.numel(), 1, [&](int64_t i) { o[i] = f(in[i]); });
+  cpu::parallel_blocks(x.numel(), [&](int64_t lo, int64_t hi) {
+    const float* __restrict src = in;
+    float* __restrict dst = o;
+    for (int64_t i = lo; i < hi; ++i) dst[i] = f(src[i]);
+  });
   return out;
 }
 
@@ -135,20 +139,42 @@ Tensor abs(const Tensor& x) {
   });
 }
 
+namespace {
+
+// g·(x > 0 ? 1 : slope): leaky ReLU's (and, with slope 0, ReLU's) backward as one
+// pass. An op of its own with its own rule, as torch's threshold_backward: it is
+// linear in g, and its derivative in x is zero almost everywhere.
+Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
+  check_cpu(g, "leaky_relu_backward");
+  Tensor out = Tensor::empty(x.shape());
+  const float* gd = g.data();
+  const float* xd = x.data();
+  float* o = out.data();
+  cpu::parallel_blocks(x.numel(), [&](int64_t lo, int64_t hi) {
+    const float* __restrict gg = gd;
+    const float* __restrict xx = xd;
+    float* __restrict dst = o;
+    for (int64_t i = lo; i < hi; ++i) dst[i] = xx[i] > 0.0f ? gg[i] : slope * gg[i];
+  });
+  return record(OpKind::LeakyReluBackward, out, {g, x}, [slope](const Tensor& gg, Node& n) {
+    return Grads{n.needs_grad(0) ? leaky_relu_backward(gg, n.input(1), slope) : Tensor(), Tensor()};
+  });
+}
+
+}  // namespace
+
 Tensor relu(const Tensor& x) {
   Tensor out = map_unary(x, "relu", [](float v) { return v > 0.0f ? v : 0.0f; });
-  // The gradient at 0 is 0 (torch's choice); the mask is a constant, so relu's
-  // second derivative is 0 as it should be.
+  // The gradient at 0 is 0 (torch's choice).
   return record(OpKind::Relu, out, {x}, [](const Tensor& g, Node& n) {
-    return Grads{mul(g, map_unary(n.input(0), "relu", [](float v) { return v > 0.0f ? 1.0f : 0.0f; }))};
+    return Grads{leaky_relu_backward(g, n.input(0), 0.0f)};
   });
 }
 
 Tensor leaky_relu(const Tensor& x, float slope) {
   Tensor out = map_unary(x, "leaky_relu", [slope](float v) { return v > 0.0f ? v : slope * v; });
   return record(OpKind::LeakyRelu, out, {x}, [slope](const Tensor& g, Node& n) {
-    return Grads{mul(g, map_unary(n.input(0), "leaky_relu",
-                                  [slope](float v) { return v > 0.0f ? 1.0f : slope; }))};
+    return Grads{leaky_relu_backward(g, n.input(0), slope)};
   });
 }
 
