@@ -53,70 +53,60 @@ int for_each_chunk(const ConvGeometry& g, F&& body) {
   return 1;
 }
 
-// The output columns [lo, hi) whose input column x0 + ox·stride lies inside [0, w):
-// the rest of a row reads padding.
-struct ValidRange {
-  int64_t lo, hi;
+// For kernel tap (i, j) and output position p = oy·OW + ox, the offset of the input
+// pixel it reads within one channel plane, or −1 where it reads padding. The same
+// for every channel and image, so im2col and col2im become one flat loop per row.
+struct TapTable {
+  std::vector<int32_t> offset;  // [(i·KW + j)·OH·OW + p]
 };
-ValidRange valid_columns(int64_t x0, int64_t stride, int64_t w, int64_t ow) {
-  int64_t lo = x0 >= 0 ? 0 : (-x0 + stride - 1) / stride;
-  int64_t hi = x0 >= w ? 0 : (w - 1 - x0) / stride + 1;
-  lo = std::min(lo, ow);
-  hi = std::clamp(hi, lo, ow);
-  return {lo, hi};
-}
 
-// col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh − ph + i·dh][ox·sw − pw + j·dw], 0
-// outside; rows are `ld` floats apart (the chunk's total column count).
-void im2col(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
+void build_taps(const ConvGeometry& g, TapTable& t) {
   const auto& o = g.opt;
-  for (int64_t j = 0; j < g.kw; ++j) {
-    const int64_t x0 = j * o.dilation_w - o.pad_w;
-    const ValidRange v = valid_columns(x0, o.stride_w, g.w, g.ow);
-    for (int64_t c = 0; c < g.c_group(); ++c)
-      for (int64_t i = 0; i < g.kh; ++i) {
-        float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
-          float* out = row + oy * g.ow;
-          if (y < 0 || y >= g.h) {
-            std::fill_n(out, g.ow, 0.0f);
-            continue;
-          }
-          const float* in = x + (c * g.h + y) * g.w + x0;
-          for (int64_t ox = 0; ox < v.lo; ++ox) out[ox] = 0.0f;
-          if (o.stride_w == 1)
-            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] = in[ox];
-          else
-            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] = in[ox * o.stride_w];
-          for (int64_t ox = v.hi; ox < g.ow; ++ox) out[ox] = 0.0f;
+  const int64_t hw = g.col_cols();
+  t.offset.resize(static_cast<size_t>(g.kh * g.kw * hw));
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      int32_t* row = t.offset.data() + (i * g.kw + j) * hw;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          const int64_t x = ox * o.stride_w - o.pad_w + j * o.dilation_w;
+          row[oy * g.ow + ox] = (y >= 0 && y < g.h && x >= 0 && x < g.w) ? static_cast<int32_t>(y * g.w + x) : -1;
         }
       }
+    }
+}
+
+// col[(c·KH + i)·KW + j][p] = x[c][tap], 0 for padding; rows are `ld` floats apart
+// (the chunk's total column count).
+void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
+  const int64_t hw = g.col_cols(), plane = g.h * g.w, k2 = g.kh * g.kw;
+  for (int64_t c = 0; c < g.c_group(); ++c) {
+    const float* in = x + c * plane;
+    for (int64_t ij = 0; ij < k2; ++ij) {
+      const int32_t* __restrict tap = taps.offset.data() + ij * hw;
+      float* __restrict row = col + (c * k2 + ij) * ld;
+      for (int64_t p = 0; p < hw; ++p) row[p] = tap[p] >= 0 ? in[tap[p]] : 0.0f;
+    }
   }
 }
 
-// The adjoint of im2col: x[...] += col[...] (x must be zeroed first).
-void col2im(const ConvGeometry& g, const float* col, int64_t ld, float* x) {
-  const auto& o = g.opt;
-  for (int64_t j = 0; j < g.kw; ++j) {
-    const int64_t x0 = j * o.dilation_w - o.pad_w;
-    const ValidRange v = valid_columns(x0, o.stride_w, g.w, g.ow);
-    for (int64_t c = 0; c < g.c_group(); ++c)
-      for (int64_t i = 0; i < g.kh; ++i) {
-        const float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
-          if (y < 0 || y >= g.h) continue;
-          float* out = x + (c * g.h + y) * g.w + x0;
-          const float* in = row + oy * g.ow;
-          if (o.stride_w == 1)
-            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox] += in[ox];
-          else
-            for (int64_t ox = v.lo; ox < v.hi; ++ox) out[ox * o.stride_w] += in[ox];
-        }
-      }
+// The adjoint of im2col: x[...] += col[...] (x must be zeroed first). Within one
+// row the taps are distinct pixels, so the adds never collide.
+void col2im(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
+  const int64_t hw = g.col_cols(), plane = g.h * g.w, k2 = g.kh * g.kw;
+  for (int64_t c = 0; c < g.c_group(); ++c) {
+    float* out = x + c * plane;
+    for (int64_t ij = 0; ij < k2; ++ij) {
+      const int32_t* tap = taps.offset.data() + ij * hw;
+      const float* row = col + (c * k2 + ij) * ld;
+      for (int64_t p = 0; p < hw; ++p)
+        if (tap[p] >= 0) out[tap[p]] += row[p];
+    }
   }
 }
+
+thread_local TapTable t_taps;  // the calling thread's table, shared read-only by workers
 
 // Pointers for image n, group gr.
 const float* input_at(const ConvGeometry& g, const float* x, int64_t n, int64_t gr) {
@@ -142,13 +132,15 @@ void gather_rows(const ConvGeometry& g, const float* y, int64_t n0, int64_t imag
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
+  TapTable& taps = t_taps;
+  build_taps(g, taps);
   const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
   for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
     const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
     for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
       parallel_for(0, images, k * hw, [&](int64_t i) {
-        im2col(g, input_at(g, x, n0 + i, gr), col + i * hw, ld);
+        im2col(g, taps, input_at(g, x, n0 + i, gr), col + i * hw, ld);
       });
       const float* wg = w + gr * og * k;
       if (images == 1) {  // the GEMM can write the output directly
@@ -174,6 +166,8 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
+  TapTable& taps = t_taps;
+  build_taps(g, taps);
   const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
   std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
   for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
@@ -189,7 +183,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
       // col = W_gᵀ · gy  (K × images·OH·OW)
       gemm(true, false, k, ld, og, 1.0f, w + gr * og * k, k, gy, ld, 0.0f, col, ld);
       parallel_for(0, images, k * hw, [&](int64_t i) {
-        col2im(g, col + i * hw, ld, x_grad + (((n0 + i) * g.c) + gr * g.c_group()) * g.h * g.w);
+        col2im(g, taps, col + i * hw, ld, x_grad + (((n0 + i) * g.c) + gr * g.c_group()) * g.h * g.w);
       });
     }
   });
@@ -197,6 +191,8 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
+  TapTable& taps = t_taps;
+  build_taps(g, taps);
   const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), w_size = g.o * k;
   // One partial sum per thread, added in thread order at the end: no races, and the
   // same result on every run with the same thread count.
@@ -209,7 +205,7 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
     float* acc = partial.data() + thread * w_size;
     for (int64_t gr = 0; gr < g.opt.groups; ++gr) {
       parallel_for(0, images, k * hw, [&](int64_t i) {
-        im2col(g, input_at(g, x, n0 + i, gr), col + i * hw, ld);
+        im2col(g, taps, input_at(g, x, n0 + i, gr), col + i * hw, ld);
       });
       const float* gy = y_grad + output_offset(g, n0, gr);
       if (images > 1) {

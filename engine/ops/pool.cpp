@@ -141,15 +141,18 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
         const int64_t xlo = std::max<int64_t>(x0, 0), xhi = std::min(x0 + o.kernel_w, w);
         int64_t best = -1;  // a window wholly in the padding reads 0
         float best_value = 0.0f;
-        for (int64_t y = ylo; y < yhi; ++y)
+        for (int64_t y = ylo; y < yhi && best_value == best_value; ++y) {
+          const float* row = plane + y * w;
           for (int64_t xx = xlo; xx < xhi; ++xx) {
-            const float v = plane[y * w + xx];
-            // NaN wins, as in torch; the first of equal maxima is kept.
-            if (best < 0 || v > best_value || (std::isnan(v) && !std::isnan(best_value))) {
+            const float v = row[xx];
+            // The first of equal maxima is kept; a NaN wins and ends the scan (torch).
+            if (best < 0 || v > best_value || v != v) {
               best = y * w + xx;
               best_value = v;
+              if (v != v) break;
             }
           }
+        }
         const int64_t at = (p * oh + oy) * ow + ox;
         values[at] = best_value;
         if (best_at) best_at[at] = best < 0 ? -1 : p * h * w + best;
@@ -157,7 +160,10 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
     }
   });
   if (!record_history) return out;
-  return gather(x, index, out.shape());
+  // The output is gather(x, index) computed in the same pass; its rule is gather's.
+  return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
+    return std::vector<Tensor>{scatter_add(g, index, n.input(0).shape())};
+  });
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
