@@ -19,6 +19,39 @@ void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }
 
+std::vector<std::pair<std::string, Tensor>> Optimizer::state() {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (auto& [kind, slot] : state_slots())
+    for (size_t i = 0; i < slot->size(); ++i)
+      if ((*slot)[i].defined()) out.emplace_back(fmt::format("{}.{}", kind, i), (*slot)[i]);
+  return out;
+}
+
+void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& state) {
+  auto slots = state_slots();
+  for (const auto& [name, value] : state) {
+    const size_t dot = name.rfind('.');
+    std::vector<Tensor>* slot = nullptr;
+    for (auto& [kind, s] : slots)
+      if (dot != std::string::npos && name.compare(0, dot, kind) == 0 && kind.size() == dot) slot = s;
+    size_t index = 0;
+    try {
+      index = dot == std::string::npos ? SIZE_MAX : std::stoul(name.substr(dot + 1));
+    } catch (const std::exception&) {
+      index = SIZE_MAX;
+    }
+    if (!slot || index >= params_.size())
+      throw Error(fmt::format("optimizer state '{}' does not belong to this optimizer", name));
+    const bool scalar = value.numel() == 1 && value.dim() == 0;
+    if (!scalar && value.shape() != params_[index].shape())
+      throw Error(fmt::format("optimizer state '{}' has shape {}, parameter {} has {}", name,
+                              shape_str(value.shape()), index, shape_str(params_[index].shape())));
+    Tensor copy = Tensor::empty(value.shape());
+    copy.copy_(value);
+    (*slot)[index] = copy;
+  }
+}
+
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& opt)
     : Optimizer(std::move(params), opt.lr), opt_(opt), momentum_(params_.size()) {
   if (opt.nesterov && (opt.momentum <= 0.0f || opt.dampening != 0.0f))
@@ -62,13 +95,6 @@ void SGD::step() {
   }
 }
 
-std::vector<std::pair<std::string, Tensor>> SGD::state() {
-  std::vector<std::pair<std::string, Tensor>> s;
-  for (size_t i = 0; i < momentum_.size(); ++i)
-    if (momentum_[i].defined()) s.emplace_back(fmt::format("momentum.{}", i), momentum_[i]);
-  return s;
-}
-
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& opt)
     : Optimizer(std::move(params), opt.lr),
       opt_(opt),
@@ -110,17 +136,6 @@ void Adam::step() {
     }
     p.bump_version();
   }
-}
-
-std::vector<std::pair<std::string, Tensor>> Adam::state() {
-  std::vector<std::pair<std::string, Tensor>> s;
-  for (size_t i = 0; i < m_.size(); ++i) {
-    if (!m_[i].defined()) continue;
-    s.emplace_back(fmt::format("exp_avg.{}", i), m_[i]);
-    s.emplace_back(fmt::format("exp_avg_sq.{}", i), v_[i]);
-    s.emplace_back(fmt::format("step.{}", i), t_[i]);
-  }
-  return s;
 }
 
 float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {

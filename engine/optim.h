@@ -23,10 +23,16 @@ class Optimizer {
   int64_t steps() const { return steps_; }
   void set_steps(int64_t steps) { steps_ = steps; }
   const std::vector<Tensor>& params() const { return params_; }
-  // Named state tensors (momentum buffers, moments), for checkpoints.
-  virtual std::vector<std::pair<std::string, Tensor>> state() { return {}; }
+  // Named state tensors ("momentum.3", "exp_avg.0", ...: a kind and a parameter
+  // index) for checkpoints; only parameters that were updated have state.
+  std::vector<std::pair<std::string, Tensor>> state();
+  // Restores what state() gave (copies the values); names and shapes are checked.
+  void load_state(const std::vector<std::pair<std::string, Tensor>>& state);
 
  protected:
+  // The per-parameter state vectors of this optimiser, by kind.
+  virtual std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() { return {}; }
+
   std::vector<Tensor> params_;
   float lr_;
   int64_t steps_ = 0;
@@ -44,9 +50,11 @@ class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> params, const SGDOptions& opt);
   void step() override;
-  std::vector<std::pair<std::string, Tensor>> state() override;
 
  private:
+  std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() override {
+    return {{"momentum", &momentum_}};
+  }
   SGDOptions opt_;
   std::vector<Tensor> momentum_;  // undefined until the first step
 };
@@ -66,11 +74,12 @@ class Adam : public Optimizer {
  public:
   Adam(std::vector<Tensor> params, const AdamOptions& opt);
   void step() override;
-  // exp_avg.i, exp_avg_sq.i and step.i (a 0-d tensor, as torch keeps it) for every
-  // parameter i updated at least once.
-  std::vector<std::pair<std::string, Tensor>> state() override;
 
  private:
+  // exp_avg.i, exp_avg_sq.i and step.i (a 0-d tensor, as torch keeps it).
+  std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() override {
+    return {{"exp_avg", &m_}, {"exp_avg_sq", &v_}, {"step", &t_}};
+  }
   AdamOptions opt_;
   std::vector<Tensor> m_, v_;  // first and second moment estimates
   std::vector<Tensor> t_;      // per-parameter step counts (0-d)

@@ -21,6 +21,24 @@ class Generator {
     has_spare_normal_ = false;
   }
 
+  // The complete state, for checkpoints: restoring it continues the exact stream.
+  struct State {
+    uint64_t seed = 0, counter = 0;
+    std::array<uint32_t, 4> buffer{};
+    int cached = 4;
+    bool has_spare_normal = false;
+    float spare_normal = 0.0f;
+  };
+  State state() const { return {seed_, counter_, buffer_, cached_, has_spare_normal_, spare_normal_}; }
+  void restore(const State& s) {
+    seed_ = s.seed;
+    counter_ = s.counter;
+    buffer_ = s.buffer;
+    cached_ = s.cached;
+    has_spare_normal_ = s.has_spare_normal;
+    spare_normal_ = s.spare_normal;
+  }
+
   uint32_t next_u32();
   float uniform();                           // [0, 1)
   float normal();                            // N(0, 1), Box–Muller
