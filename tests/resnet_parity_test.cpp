@@ -50,3 +50,25 @@ void check_model(const std::string& name) {
 
 TEST(ResNetParity, ResNet18MatchesTorchvision) { check_model("resnet18"); }
 TEST(ResNetParity, ResNet50MatchesTorchvision) { check_model("resnet50"); }
+
+// A small torch.nn.Sequential with torch's own init, converted by tools/torch2h5.py:
+// the weights load by name into the same adx layers and give torch's outputs.
+#include "layers/layers.h"
+#include "weights/weights.h"
+
+TEST(ConvertedWeights, TorchSequentialLoadsByNameAndMatches) {
+  NoGradGuard no_grad;
+  Sequential net{std::make_shared<Conv2d>(1, 4, 3, Conv2dOptions::make(1, 1)), std::make_shared<BatchNorm>(4),
+                 relu_layer(), max_pool_layer(Pool2dOptions::make(2)), flatten_layer(),
+                 std::make_shared<Linear>(4 * 4 * 4, 3)};
+  weights::NamedTensors state = net.named_parameters();
+  for (auto& b : net.named_buffers()) state.push_back(b);
+  weights::load("fixtures/parity/tiny_weights.h5", state);
+  auto attrs = weights::read_attributes("fixtures/parity/tiny_weights.h5");
+  EXPECT_EQ(attrs["converter"], "torch2h5.py 1");
+  EXPECT_EQ(attrs["format"], "adx-weights");
+  net.eval();
+  h5::File io = h5::File::open_read("fixtures/parity/tiny_io.h5");
+  Tensor y = net(io.read("x"));
+  EXPECT_LT(relative_error(y, io.read("y")), 1e-5);
+}

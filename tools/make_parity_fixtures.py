@@ -26,9 +26,34 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "f
 BATCH, SIZE, CLASSES = 2, 64, 10
 
 
+def tiny_converted():
+    """A small network with torch's own random init, converted by torch2h5.py: the
+    test loads it by name (checking the converter and h5py's attributes) and
+    compares outputs."""
+    import torch2h5
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3))
+    with torch.no_grad():  # non-trivial running statistics
+        net[1].running_mean.uniform_(-0.5, 0.5)
+        net[1].running_var.uniform_(0.5, 1.5)
+    net.eval()
+    torch.save(net.state_dict(), "/tmp/adx_tiny_state.pt")
+    torch2h5.write_h5(torch2h5.load_state_dict("/tmp/adx_tiny_state.pt"),
+                      os.path.join(OUT, "tiny_weights.h5"), "make_parity_fixtures.py tiny")
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        y = net(x)
+    with h5py.File(os.path.join(OUT, "tiny_io.h5"), "w") as f:
+        f.create_dataset("x", data=x.numpy())
+        f.create_dataset("y", data=y.numpy())
+
+
 def main():
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
+    tiny_converted()
     for name in ("resnet18", "resnet50"):
         model = getattr(torchvision.models, name)(weights=None, num_classes=CLASSES).eval()
         state = model.state_dict()
