@@ -176,6 +176,7 @@ std::string File::string_attribute(const std::string& object, const std::string&
   if (H5Tis_variable_str(type.get()) > 0) {  // written by h5py as a variable-length string
     Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mem.get(), H5T_VARIABLE);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));  // h5py writes UTF-8
     char* text = nullptr;
     if (H5Aread(a.get(), mem.get(), &text) < 0) fail(object, "cannot read attribute " + name);
     std::string value = text ? text : "";
