@@ -18,7 +18,7 @@ namespace adx::io {
 // ---- HDF5 -----------------------------------------------------------------------
 
 FeatureMatrix read_features_h5(const std::string& path) {
-  h5::ReadFile file(path);
+  const h5::File file = h5::File::open_read(path);
   const h5::DatasetInfo xi = file.info("/x");
   if (xi.dims.size() != 2)
     throw IoError(
@@ -61,50 +61,10 @@ void write_features_h5(const std::string& path, const Tensor& x, const std::vect
           fmt::format("write_features_h5: x row {} column {} is {}; NaN and Inf are not written",
                       i / d, i % d, p[i]));
 
-  const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
-  struct RemoveOnFailure {
-    const std::string& file;
-    bool done = false;
-    ~RemoveOnFailure() {
-      std::error_code ec;
-      if (!done) std::filesystem::remove(file, ec);
-    }
-  } cleanup{tmp};
-
-  {
-    h5::QuietErrors quiet;
-    using h5::H5Id;
-    H5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.valid())
-      throw IoError(
-          fmt::format("{}: cannot create the file (is the folder there and writable?)", tmp));
-    const auto fail = [&](const char* what) {
-      return IoError(fmt::format("{}: cannot write {}", path, what));
-    };
-    const hsize_t xdims[2] = {static_cast<hsize_t>(n), static_cast<hsize_t>(d)};
-    H5Id xspace(H5Screate_simple(2, xdims, nullptr), H5Sclose);
-    H5Id xset(H5Dcreate2(file.get(), "x", H5T_IEEE_F32LE, xspace.get(), H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT),
-              H5Dclose);
-    if (!xspace.valid() || !xset.valid()) throw fail("dataset '/x'");
-    if (n * d > 0 && H5Dwrite(xset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) < 0)
-      throw fail("dataset '/x'");
-    if (!y.empty()) {
-      const hsize_t ydims[1] = {static_cast<hsize_t>(n)};
-      H5Id yspace(H5Screate_simple(1, ydims, nullptr), H5Sclose);
-      H5Id yset(H5Dcreate2(file.get(), "y", H5T_STD_I32LE, yspace.get(), H5P_DEFAULT, H5P_DEFAULT,
-                           H5P_DEFAULT),
-                H5Dclose);
-      if (!yspace.valid() || !yset.valid() ||
-          H5Dwrite(yset.get(), H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, y.data()) < 0)
-        throw fail("dataset '/y'");
-    }
-    if (!xset.close() || !xspace.close() || !file.close()) throw fail("the file (close failed)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IoError(fmt::format("{}: cannot rename {} over it ({})", path, tmp, ec.message()));
-  cleanup.done = true;
+  h5::write_atomically(path, [&](h5::File& file) {
+    file.write("/x", x);
+    if (!y.empty()) file.write_ints("/y", std::vector<int64_t>(y.begin(), y.end()));
+  });
 }
 
 // ---- CSV ------------------------------------------------------------------------

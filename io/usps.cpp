@@ -12,7 +12,7 @@ LabelledImages load_usps(const std::string& path, const std::string& split) {
   if (split != "train" && split != "test")
     throw IoError(fmt::format("USPS split '{}' is neither 'train' nor 'test'", split));
   const std::string file_path = std::filesystem::is_directory(path) ? path + "/usps.h5" : path;
-  h5::ReadFile file(file_path);
+  const h5::File file = h5::File::open_read(file_path);
   const std::string data_name = "/" + split + "/data", target_name = "/" + split + "/target";
 
   const h5::DatasetInfo data = file.info(data_name);

@@ -8,7 +8,7 @@
 #include "engine/autograd.h"
 #include "engine/optim.h"
 #include "models/lenet.h"
-#include "weights/h5.h"
+#include "io/h5.h"
 #include "weights/weights.h"
 
 using namespace adx;

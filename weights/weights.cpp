@@ -10,42 +10,15 @@
 #include <unistd.h>
 
 #include "adx/version.h"
-#include "weights/h5.h"
+#include "io/h5.h"
 
 namespace adx::weights {
+namespace h5 = io::h5;
+using io::h5::write_atomically;
 namespace {
 
 constexpr const char* kModelGroup = "/model";
 constexpr const char* kOptimizerGroup = "/optimizer";
-
-void fsync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw Error(path + ": cannot reopen to sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Error(path + ": fsync failed");
-}
-
-// Runs write(file) on a temporary file next to `path`, then renames it into place.
-template <class F>
-void write_atomically(const std::string& path, F&& write) {
-  const std::filesystem::path target(path);
-  const std::string tmp = (target.parent_path() / (".adx-tmp-" + std::to_string(::getpid()) + "-" +
-                                                   target.filename().string())).string();
-  try {
-    {
-      h5::File file = h5::File::create(tmp);
-      write(file);
-      file.flush();
-    }  // closed here
-    fsync_file(tmp);
-    std::filesystem::rename(tmp, target);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
-}
 
 void write_header(h5::File& file, const Attributes& attributes) {
   file.set_attribute("/", "format", kFormatName);
