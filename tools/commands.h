@@ -9,5 +9,6 @@ namespace adx::cli {
 void add_train_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_extract_command(CLI::App& app);
 
 }  // namespace adx::cli
