@@ -1,6 +1,8 @@
 // `adx train`: trains a classifier on a digit data set and prints its test accuracy.
 // (The anomaly-detection methods add their own training to this command later.)
 #include <chrono>
+#include <cstdio>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <memory>
 
@@ -59,9 +61,11 @@ void run(const TrainArgs& a) {
   opt.batch = a.batch;
   opt.lr = a.lr;
   opt.seed = a.seed;
-  opt.progress = [](int64_t epoch, int64_t b, int64_t batches, float loss) {
-    fmt::print(stderr, "\repoch {} batch {}/{} loss {:.4f}", epoch, b, batches, loss);
-    if (b == batches) fmt::print(stderr, "\n");
+  // One line rewritten in place on a terminal; plain lines in a log.
+  const bool tty = isatty(fileno(stderr));
+  opt.progress = [tty](int64_t epoch, int64_t b, int64_t batches, float loss) {
+    fmt::print(stderr, "{}epoch {} batch {}/{} loss {:.4f}{}", tty ? "\r" : "", epoch, b, batches, loss,
+               !tty || b == batches ? "\n" : "");
   };
   const auto start = std::chrono::steady_clock::now();
   const std::vector<float> losses = train_classifier(*model, train.images, train.labels, opt);
