@@ -1,0 +1,32 @@
+// The common shape of every detector: fit on normal training features, then score
+// new ones. Features are float32 matrices N×D (adx::Tensor, CPU, row-major); a score
+// is one float per row, and higher always means more anomalous.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/random.h"
+#include "engine/tensor.h"
+
+namespace adx::detectors {
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+  virtual void fit(const Tensor& train) = 0;             // train: (N, D), normal data
+  virtual Tensor score(const Tensor& x) const = 0;       // (M, D) → (M,), higher = anomalous
+  virtual std::string name() const = 0;
+};
+
+// Checks that `x` is a non-empty 2-D CPU matrix of finite values, with `dim` columns
+// when dim >= 0; throws adx::Error naming `who` otherwise.
+void check_features(const Tensor& x, const std::string& who, int64_t dim = -1);
+
+// Throws adx::Error("<who>: score() called before fit()") when !fitted.
+void check_fitted(bool fitted, const std::string& who);
+
+// A uniform double in [0, 1) with 53 random bits (two 32-bit draws).
+double uniform53(Generator& gen);
+
+}  // namespace adx::detectors
