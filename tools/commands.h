@@ -10,5 +10,6 @@ void add_train_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_extract_command(CLI::App& app);
+void add_detect_command(CLI::App& app);
 
 }  // namespace adx::cli

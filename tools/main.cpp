@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   adx::cli::add_info_command(app);
   adx::cli::add_bench_command(app);
   adx::cli::add_extract_command(app);
+  adx::cli::add_detect_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
