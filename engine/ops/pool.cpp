@@ -112,6 +112,52 @@ AxisPlan avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad_before, int64_t 
   return a;
 }
 
+
+// The larger of two values, NaN winning (as torch's max pooling propagates NaN).
+inline float nan_max(float m, float v) { return (v > m || v != v) ? v : m; }
+
+// Max pooling without autograd: window bounds per row and column are computed once,
+// and the common 2×2 stride-2 case runs as a straight loop the compiler vectorises.
+void max_pool_values(const Tensor& x, const Pool2dOptions& o, int64_t oh, int64_t ow, float* values) {
+  const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
+  std::vector<int64_t> ylo(static_cast<size_t>(oh)), yhi(ylo.size()), xlo(static_cast<size_t>(ow)), xhi(xlo.size());
+  for (int64_t oy = 0; oy < oh; ++oy) {
+    const int64_t y0 = oy * o.stride_h - o.pad_top;
+    ylo[static_cast<size_t>(oy)] = std::max<int64_t>(y0, 0);
+    yhi[static_cast<size_t>(oy)] = std::min(y0 + o.kernel_h, h);
+  }
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const int64_t x0 = ox * o.stride_w - o.pad_left;
+    xlo[static_cast<size_t>(ox)] = std::max<int64_t>(x0, 0);
+    xhi[static_cast<size_t>(ox)] = std::min(x0 + o.kernel_w, w);
+  }
+  const bool plain2x2 = o.kernel_h == 2 && o.kernel_w == 2 && o.stride_h == 2 && o.stride_w == 2 &&
+                        o.pad_top == 0 && o.pad_left == 0 && 2 * oh <= h && 2 * ow <= w;
+  const float* in = x.data();
+  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+    const float* plane = in + p * h * w;
+    float* out = values + p * oh * ow;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      float* row_out = out + oy * ow;
+      if (plain2x2) {
+        const float* r0 = plane + 2 * oy * w;
+        const float* r1 = r0 + w;
+        for (int64_t ox = 0; ox < ow; ++ox)
+          row_out[ox] = nan_max(nan_max(r0[2 * ox], r0[2 * ox + 1]), nan_max(r1[2 * ox], r1[2 * ox + 1]));
+        continue;
+      }
+      const int64_t y_lo = ylo[static_cast<size_t>(oy)], y_hi = yhi[static_cast<size_t>(oy)];
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t x_lo = xlo[static_cast<size_t>(ox)], x_hi = xhi[static_cast<size_t>(ox)];
+        float m = (y_lo < y_hi && x_lo < x_hi) ? plane[y_lo * w + x_lo] : 0.0f;  // all padding: 0
+        for (int64_t y = y_lo; y < y_hi; ++y)
+          for (int64_t xx = x_lo; xx < x_hi; ++xx) m = nan_max(m, plane[y * w + xx]);
+        row_out[ox] = m;
+      }
+    }
+  });
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
@@ -131,6 +177,10 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   const float* in = x.data();
   float* values = out.data();
   int64_t* best_at = index ? index->data() : nullptr;
+  if (!record_history) {
+    max_pool_values(x, o, oh, ow, values);
+    return out;
+  }
   cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
     const float* plane = in + p * h * w;
     for (int64_t oy = 0; oy < oh; ++oy) {
@@ -139,18 +189,17 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
       for (int64_t ox = 0; ox < ow; ++ox) {
         const int64_t x0 = ox * o.stride_w - o.pad_left;
         const int64_t xlo = std::max<int64_t>(x0, 0), xhi = std::min(x0 + o.kernel_w, w);
-        int64_t best = -1;  // a window wholly in the padding reads 0
-        float best_value = 0.0f;
-        for (int64_t y = ylo; y < yhi && best_value == best_value; ++y) {
+        // Branch-free arg-max: the first of equal maxima is kept, and the first NaN
+        // wins (torch); a window wholly in the padding reads 0.
+        int64_t best = (ylo < yhi && xlo < xhi) ? ylo * w + xlo : -1;
+        float best_value = best >= 0 ? plane[best] : 0.0f;
+        for (int64_t y = ylo; y < yhi; ++y) {
           const float* row = plane + y * w;
           for (int64_t xx = xlo; xx < xhi; ++xx) {
             const float v = row[xx];
-            // The first of equal maxima is kept; a NaN wins and ends the scan (torch).
-            if (best < 0 || v > best_value || v != v) {
-              best = y * w + xx;
-              best_value = v;
-              if (v != v) break;
-            }
+            const bool take = v > best_value || (v != v && best_value == best_value);
+            best_value = take ? v : best_value;
+            best = take ? y * w + xx : best;
           }
         }
         const int64_t at = (p * oh + oy) * ow + ox;
