@@ -7,7 +7,21 @@
 #include <filesystem>
 #include <string>
 
+#include "io/error.h"
+
 namespace adx::testing {
+
+// The message of the IoError that f() throws; a test failure if it throws none.
+template <class F>
+std::string io_error(F&& f) {
+  try {
+    f();
+  } catch (const io::IoError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no IoError";
+  return "";
+}
 
 // The directory of data set `name` under $ADX_DATA, or "" when it is absent.
 inline std::string dataset_dir(const std::string& name) {

@@ -12,6 +12,8 @@
 using namespace adx;
 namespace fs = std::filesystem;
 
+using adx::testing::io_error;
+
 namespace {
 
 std::string temp_path(const std::string& name) {
@@ -32,17 +34,6 @@ std::vector<uint8_t> batch(int n, const std::vector<std::vector<uint8_t>>& label
     for (int k = 0; k < 3072; ++k) b.push_back(static_cast<uint8_t>((i + k) % 256));
   }
   return b;
-}
-
-template <class F>
-std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const io::IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no IoError";
-  return "";
 }
 
 }  // namespace

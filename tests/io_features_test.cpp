@@ -2,6 +2,8 @@
 // label columns, ragged rows, non-numeric fields, NaN/Inf).
 #include <gtest/gtest.h>
 
+#include "data_util.h"
+
 #include <hdf5.h>
 
 #include <cmath>
@@ -14,6 +16,8 @@
 using namespace adx;
 namespace fs = std::filesystem;
 
+using adx::testing::io_error;
+
 namespace {
 
 std::string temp_path(const std::string& name) {
@@ -24,17 +28,6 @@ std::string write_text(const std::string& name, const std::string& text) {
   const std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
-}
-
-template <class F>
-std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const io::IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no IoError";
-  return "";
 }
 
 #define EXPECT_IO_ERROR(call, text)                                       \

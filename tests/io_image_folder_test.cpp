@@ -19,6 +19,8 @@
 using namespace adx;
 namespace fs = std::filesystem;
 
+using adx::testing::io_error;
+
 namespace {
 
 // A fresh, empty folder for one test.
@@ -88,17 +90,6 @@ void write_png16(const std::string& path, int w, int h, const std::vector<uint16
   chunk("IEND", {});
   std::ofstream(path, std::ios::binary)
       .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
-}
-
-template <class F>
-std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const io::IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no IoError";
-  return "";
 }
 
 }  // namespace

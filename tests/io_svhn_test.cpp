@@ -2,6 +2,8 @@
 // 32×32×3×N in MATLAB's column-major order, y double N×1 with 10 for the digit 0).
 #include <gtest/gtest.h>
 
+#include "data_util.h"
+
 #include <matio.h>
 
 #include <filesystem>
@@ -12,6 +14,8 @@
 
 using namespace adx;
 namespace fs = std::filesystem;
+
+using adx::testing::io_error;
 
 namespace {
 
@@ -59,17 +63,6 @@ std::vector<uint8_t> svhn_x(size_t h, size_t w, size_t n) {
 
 float expected_pixel(int64_t i, int64_t ch, int64_t r, int64_t c) {
   return static_cast<float>((r + 2 * c + 50 * ch + 7 * i) % 256) / 255.0f;
-}
-
-template <class F>
-std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const io::IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no IoError";
-  return "";
 }
 
 void check_official_layout(const std::string& path) {

@@ -14,6 +14,8 @@
 using namespace adx;
 namespace fs = std::filesystem;
 
+using adx::testing::io_error;
+
 namespace {
 
 std::string temp_path(const std::string& name) {
@@ -40,17 +42,6 @@ void write_usps(const std::string& path, const std::string& split, hsize_t rows,
   H5Sclose(s);
   H5Gclose(g);
   H5Fclose(f);
-}
-
-template <class F>
-std::string io_error(F&& f) {
-  try {
-    f();
-  } catch (const io::IoError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no IoError";
-  return "";
 }
 
 }  // namespace
