@@ -196,12 +196,22 @@ class BackwardPass {
     }
     TensorImpl& impl = leaf.impl();
     if (create_graph_) {
+      // A new tensor (with history) either way: g may be shared with other leaves'
+      // gradients, and a later in-place accumulation must not write into it. As in
+      // torch, a .grad with history references the graph until zero_grad().
       Tensor old = impl.grad ? Tensor(impl.grad) : Tensor();
-      impl.grad = accumulate(old, g).impl_shared();
-    } else if (!impl.grad) {
-      // Own a fresh buffer: g may alias another tensor's storage.
+      impl.grad = (old.defined() ? add(old, g) : g.clone()).impl_shared();
+    } else if (!impl.grad || impl.grad->grad_fn) {
+      // Own a fresh buffer: g may alias another tensor's storage (and a .grad left
+      // with history by a create_graph pass is replaced, not written into).
+      Tensor sum = impl.grad ? Tensor(impl.grad).detach() : Tensor();
       Tensor copy = Tensor::empty(g.shape(), g.device());
       copy.copy_(g);
+      if (sum.defined()) {
+        float* a = copy.data();
+        const float* b = sum.data();
+        for (int64_t i = 0, n = copy.numel(); i < n; ++i) a[i] += b[i];
+      }
       impl.grad = copy.impl_shared();
     } else {
       Tensor acc(impl.grad);

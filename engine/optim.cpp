@@ -1,6 +1,8 @@
 #include "engine/optim.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -29,26 +31,42 @@ std::vector<std::pair<std::string, Tensor>> Optimizer::state() {
 
 void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& state) {
   auto slots = state_slots();
+  // Validate everything first: nothing is assigned unless the whole state fits.
+  std::vector<std::pair<std::vector<Tensor>*, size_t>> targets;
+  std::map<size_t, std::set<std::string>> kinds_by_index;
   for (const auto& [name, value] : state) {
     const size_t dot = name.rfind('.');
     std::vector<Tensor>* slot = nullptr;
-    for (auto& [kind, s] : slots)
-      if (dot != std::string::npos && name.compare(0, dot, kind) == 0 && kind.size() == dot) slot = s;
-    size_t index = 0;
+    std::string kind;
+    for (auto& [k, s] : slots)
+      if (dot != std::string::npos && name.compare(0, dot, k) == 0 && k.size() == dot) {
+        slot = s;
+        kind = k;
+      }
+    size_t index = SIZE_MAX;
     try {
-      index = dot == std::string::npos ? SIZE_MAX : std::stoul(name.substr(dot + 1));
+      if (dot != std::string::npos) index = std::stoul(name.substr(dot + 1));
     } catch (const std::exception&) {
-      index = SIZE_MAX;
     }
     if (!slot || index >= params_.size())
       throw Error(fmt::format("optimizer state '{}' does not belong to this optimizer", name));
-    const bool scalar = value.numel() == 1 && value.dim() == 0;
-    if (!scalar && value.shape() != params_[index].shape())
-      throw Error(fmt::format("optimizer state '{}' has shape {}, parameter {} has {}", name,
-                              shape_str(value.shape()), index, shape_str(params_[index].shape())));
-    Tensor copy = Tensor::empty(value.shape());
-    copy.copy_(value);
-    (*slot)[index] = copy;
+    // Step counts are 0-d; every other state has its parameter's shape.
+    const Shape expected = kind == "step" ? Shape{} : params_[index].shape();
+    if (value.shape() != expected)
+      throw Error(fmt::format("optimizer state '{}' has shape {}, expected {}", name, shape_str(value.shape()),
+                              shape_str(expected)));
+    if (!kinds_by_index[index].insert(kind).second)
+      throw Error(fmt::format("optimizer state '{}' is given twice", name));
+    targets.emplace_back(slot, index);
+  }
+  for (const auto& [index, kinds] : kinds_by_index)
+    if (kinds.size() != slots.size())
+      throw Error(fmt::format("optimizer state of parameter {} is incomplete ({} of {} kinds)", index,
+                              kinds.size(), slots.size()));
+  for (size_t i = 0; i < state.size(); ++i) {
+    Tensor copy = Tensor::empty(state[i].second.shape());
+    copy.copy_(state[i].second);
+    (*targets[i].first)[targets[i].second] = copy;
   }
 }
 

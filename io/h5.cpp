@@ -1,5 +1,6 @@
 #include "io/h5.h"
 
+#include <atomic>
 #include <cmath>
 #include <fcntl.h>
 #include <filesystem>
@@ -294,8 +295,10 @@ void File::close() {
 
 void write_atomically(const std::string& path, const std::function<void(File&)>& write) {
   const std::filesystem::path target(path);
-  const std::string tmp = (target.parent_path() / (".adx-tmp-" + std::to_string(::getpid()) + "-" +
-                                                   target.filename().string())).string();
+  // pid and a process-wide counter: concurrent writers never share a temporary.
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = (target.parent_path() / fmt::format(".adx-tmp-{}-{}-{}", ::getpid(), counter++,
+                                                              target.filename().string())).string();
   try {
     File file = File::create(tmp);
     write(file);
@@ -307,6 +310,13 @@ void write_atomically(const std::string& path, const std::function<void(File&)>&
     std::error_code ec;
     std::filesystem::rename(tmp, target, ec);
     if (ec) throw IoError(fmt::format("{}: cannot rename {} over it ({})", path, tmp, ec.message()));
+    // Make the rename itself durable: sync the folder's entry.
+    const std::string folder = target.parent_path().empty() ? "." : target.parent_path().string();
+    const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dir >= 0) {
+      ::fsync(dir);
+      ::close(dir);
+    }
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);

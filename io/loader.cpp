@@ -76,8 +76,6 @@ void Loader::fill(int slot, int64_t b) {
     if (out.y.defined()) out.y.data()[i] = static_cast<float>(labels_[static_cast<size_t>(row)]);
     out.indices.push_back(row);
   }
-  out.x.bump_version();
-  if (out.y.defined()) out.y.bump_version();
   slot_batch_[slot] = b;
 }
 
@@ -107,12 +105,19 @@ bool Loader::next(Batch& out) {
     // Wait until the prefetch asked for last time has been taken up and finished.
     cv_.wait(lock, [this] { return !busy_ && requested_ < 0; });
     if (slot_batch_[slot] != b) {  // not prefetched (first batch, or no prefetch)
+      slots_[slot].x.bump_version();
+      if (slots_[slot].y.defined()) slots_[slot].y.bump_version();
       lock.unlock();
       fill(slot, b);
       lock.lock();
     }
-    // Ask for the batch after this one, into the other slot.
+    // Ask for the batch after this one, into the other slot. Its version is bumped
+    // here, on the caller's thread, before the worker starts overwriting it: a graph
+    // still holding that batch then fails in backward() rather than racing.
     if (opt_.prefetch && b + 1 < batches_per_epoch()) {
+      Batch& other = slots_[1 - slot];
+      other.x.bump_version();
+      if (other.y.defined()) other.y.bump_version();
       requested_ = b + 1;
       cv_.notify_all();
     }
@@ -123,8 +128,10 @@ bool Loader::next(Batch& out) {
   Shape shape = s.x.shape();
   shape[0] = count;
   // Views of the slot (no copy); a partial last batch is a shorter view.
-  out.x = count == opt_.batch ? s.x : make_view(s.x, shape, 0);
-  out.y = !s.y.defined() ? Tensor() : count == opt_.batch ? s.y : make_view(s.y, {count}, 0);
+  // Fresh views every time, so that autograd state set on one batch (requires_grad,
+  // .grad) does not carry over to the next.
+  out.x = make_view(s.x, shape, 0);
+  out.y = s.y.defined() ? make_view(s.y, {count}, 0) : Tensor();
   out.indices = s.indices;
   return true;
 }

@@ -29,6 +29,7 @@ thread_local std::vector<float> t_col, t_tmp;
 thread_local std::vector<float> t_partial;  // the caller's per-thread weight-gradient sums
 
 int64_t chunk_images(const ConvGeometry& g) {
+  if (g.n == 0) return 1;
   const int64_t hw = std::max<int64_t>(g.col_cols(), 1);
   const int64_t by_memory = std::max<int64_t>(kMaxColFloats / std::max<int64_t>(g.col_rows() * hw, 1), 1);
   return std::clamp<int64_t>((kMinColumns + hw - 1) / hw, 1, std::min(by_memory, g.n));
@@ -40,6 +41,7 @@ int64_t chunk_images(const ConvGeometry& g) {
 // convolutions stay serial: a parallel region costs more than they do.
 template <class F>
 int for_each_chunk(const ConvGeometry& g, F&& body) {
+  if (g.n == 0) return 1;  // an empty batch: nothing to do
   const int64_t chunk = chunk_images(g), chunks = (g.n + chunk - 1) / chunk;
   const int threads = omp_get_max_threads();
   const int64_t macs = g.n * g.o * g.col_rows() * g.col_cols() / g.opt.groups;

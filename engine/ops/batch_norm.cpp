@@ -1,11 +1,9 @@
 // Batch normalisation (Ioffe & Szegedy 2015).
 //
-// The definition is the composite `batch_norm_composite` below, written in
-// primitives: it is what a second-order pass differentiates. Training runs a fused
-// kernel (BatchNormTrain) with the classic closed-form backward
-//     dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)),   dγ = Σ(g·x̂),   dβ = Σg
-// and, when the backward itself is being recorded (create_graph), falls back to
-// differentiating the composite, so second derivatives stay exact. Evaluation
+// Training runs a fused kernel (BatchNormTrain) with the classic closed-form backward
+//     dx = γ·σ⁻¹/M · (M·g − Σg − x̂·Σ(g·x̂)),   dγ = Σ(g·x̂),   dβ = Σg.
+// When the backward itself is recorded (create_graph), the same formula is written
+// in differentiable engine ops instead, so second derivatives stay exact. Evaluation
 // mode is a per-channel affine map y = x·scale + shift (ChannelAffine).
 #include <cmath>
 
@@ -37,15 +35,30 @@ std::vector<int64_t> reduce_dims(const Tensor& x) {
   return dims;
 }
 
-// The definition: normalise with the batch's mean and biased variance, then affine.
-Tensor batch_norm_composite(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+// The closed-form backward in engine ops (for create_graph): with x̂ = (x − μ)σ⁻¹
+// from the batch's mean and biased variance,
+//   dβ = Σg,  dγ = Σ(g·x̂),  dx = γσ⁻¹/M · (M·g − dβ − x̂·dγ).
+// Every term is a differentiable function of x, γ and g; nothing here walks the
+// graph above x, so a second-order pass costs one more copy of this formula.
+std::vector<Tensor> differentiable_backward(const Tensor& g, const Tensor& x, const Tensor& weight, float eps,
+                                            const std::vector<bool>& needs) {
   const std::vector<int64_t> dims = reduce_dims(x);
+  const Shape s = stat_shape(x);
+  const float count = static_cast<float>(x.numel() / x.size(1));
   Tensor centred = sub(x, mean(x, dims, true));
-  Tensor variance = mean(mul(centred, centred), dims, true);
-  Tensor y = mul(centred, div(Tensor::scalar(1.0f), sqrt(add(variance, Tensor::scalar(eps)))));
-  if (weight.defined()) y = mul(y, reshape(weight, stat_shape(x)));
-  if (bias.defined()) y = add(y, reshape(bias, stat_shape(x)));
-  return y;
+  Tensor inv_std = div(Tensor::scalar(1.0f), sqrt(add(mean(mul(centred, centred), dims, true), Tensor::scalar(eps))));
+  Tensor x_hat = mul(centred, inv_std);
+  Tensor sum_g = sum(g, dims, true);
+  Tensor sum_g_xhat = sum(mul(g, x_hat), dims, true);
+  std::vector<Tensor> out(3);
+  if (needs[0]) {
+    Tensor scale = mul(inv_std, Tensor::scalar(1.0f / count));
+    if (weight.defined()) scale = mul(scale, reshape(weight, s));
+    out[0] = mul(scale, sub(sub(mul(g, Tensor::scalar(count)), sum_g), mul(x_hat, sum_g_xhat)));
+  }
+  if (needs[1]) out[1] = reshape(sum_g_xhat, {x.size(1)});
+  if (needs[2]) out[2] = reshape(sum_g, {x.size(1)});
+  return out;
 }
 
 // Per-channel mean and 1/√(var + eps), two passes in double precision.
@@ -176,16 +189,9 @@ Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_v
   return record(OpKind::BatchNormTrain, y, {x, weight, bias}, [st, eps](const Tensor& g, Node& n) {
     std::vector<bool> needs = {n.needs_grad(0), n.needs_grad(1), n.needs_grad(2)};
     if (!GradMode::enabled()) return fused_backward(g, n.input(0), n.input(1), *st, needs);
-    // Recording the backward (create_graph): differentiate the definition instead.
-    std::vector<Tensor> wrt;
-    for (size_t i = 0; i < 3; ++i)
-      if (needs[i]) wrt.push_back(n.input(i));
-    Tensor y_def = batch_norm_composite(n.input(0), n.input(1), n.input(2), eps);
-    std::vector<Tensor> got = grad({y_def}, wrt, {g}, /*create_graph=*/true, /*allow_unused=*/true);
-    std::vector<Tensor> out(3);
-    for (size_t i = 0, k = 0; i < 3; ++i)
-      if (needs[i]) out[i] = got[k++];
-    return out;
+    // Recording the backward (create_graph): the same closed form, written in
+    // differentiable ops of x, γ and g, so that it can be differentiated again.
+    return differentiable_backward(g, n.input(0), n.input(1), eps, needs);
   });
 }
 
@@ -221,6 +227,10 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   check_param(running_var, "running_var");
   check_param(weight, "weight");
   check_param(bias, "bias");
+  if (x.numel() == 0) {
+    if (training) throw Error("batch_norm: training needs more than one value per channel (empty batch)");
+    return Tensor::empty(x.shape());
+  }
   if (training) return batch_norm_train(x, running_mean, running_var, weight, bias, momentum, eps);
   if (!running_mean.defined() || !running_var.defined())
     throw Error("batch_norm: eval mode needs running_mean and running_var");

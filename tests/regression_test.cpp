@@ -1,0 +1,74 @@
+// Regressions found in review: each test failed before its fix.
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/random.h"
+#include "io/loader.h"
+
+using namespace adx;
+
+// The batch-norm backward recorded for second order used to differentiate the whole
+// graph above x, counting a γ shared by two layers twice.
+TEST(Regression, BatchNormCreateGraphWithSharedWeights) {
+  Generator gen(1);
+  Tensor x = Tensor::randn({4, 3}, gen), c = Tensor::randn({4, 3}, gen);
+  Tensor gamma = Tensor::from_data({3}, {1.2f, 0.8f, 1.5f}).requires_grad_();
+  Tensor beta = Tensor::from_data({3}, {0.1f, -0.2f, 0.3f}).requires_grad_();
+  auto f = [&] {
+    Tensor h = batch_norm(x, {}, {}, gamma, beta, true);
+    return sum(mul(batch_norm(mul(h, h), {}, {}, gamma, beta, true), c));
+  };
+  std::vector<Tensor> plain = grad({f()}, {gamma, beta}, {}, false);
+  std::vector<Tensor> recorded = grad({f()}, {gamma, beta}, {}, true);
+  for (size_t k = 0; k < 2; ++k)
+    for (int64_t i = 0; i < 3; ++i) EXPECT_NEAR(recorded[k].data()[i], plain[k].data()[i], 1e-4) << k << " " << i;
+}
+
+// create_graph used to store one tensor as the .grad of two leaves; a later plain
+// backward then added into the shared buffer twice.
+TEST(Regression, CreateGraphLeafGradientsDoNotAlias) {
+  Tensor x = Tensor::ones({2}).requires_grad_(), w = Tensor::ones({2}).requires_grad_();
+  sum(add(x, w)).backward({}, true);
+  EXPECT_NE(x.grad().impl_ptr(), w.grad().impl_ptr());
+  sum(add(x, w)).backward();
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<float>{2, 2}));
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<float>{2, 2}));
+}
+
+// A 0-d tensor used to be accepted for any optimiser state (then read out of bounds).
+TEST(Regression, OptimizerStateShapesAreChecked) {
+  Tensor p = Tensor::zeros({100}).requires_grad_();
+  Adam adam({p}, AdamOptions{});
+  EXPECT_THROW(adam.load_state({{"exp_avg.0", Tensor::scalar(0)}, {"exp_avg_sq.0", Tensor::zeros({100})},
+                                {"step.0", Tensor::scalar(1)}}), Error);
+  EXPECT_THROW(adam.load_state({{"exp_avg.0", Tensor::zeros({100})}}), Error);  // incomplete
+  EXPECT_THROW(adam.load_state({{"exp_avg.0", Tensor::zeros({100})}, {"exp_avg_sq.0", Tensor::zeros({100})},
+                                {"step.0", Tensor::zeros({1})}}), Error);  // step must be 0-d
+  EXPECT_NO_THROW(adam.load_state({{"exp_avg.0", Tensor::zeros({100})}, {"exp_avg_sq.0", Tensor::zeros({100})},
+                                   {"step.0", Tensor::scalar(3)}}));
+}
+
+// An empty batch used to divide by zero in the convolution and batch norm kernels.
+TEST(Regression, EmptyBatches) {
+  Tensor x = Tensor::zeros({0, 3, 8, 8});
+  EXPECT_EQ(conv2d(x, Tensor::ones({4, 3, 3, 3})).shape(), (Shape{0, 4, 6, 6}));
+  EXPECT_EQ(batch_norm(Tensor::zeros({0, 3}), Tensor::zeros({3}), Tensor::ones({3}), {}, {}, false).shape(),
+            (Shape{0, 3}));
+  EXPECT_THROW(batch_norm(Tensor::zeros({0, 3}), Tensor::zeros({3}), Tensor::ones({3}), {}, {}, true), Error);
+}
+
+// A full batch used to be the loader's own buffer tensor, so requires_grad set on
+// one batch stayed on the next.
+TEST(Regression, LoaderBatchesAreFreshViews) {
+  io::LoaderOptions opt;
+  opt.batch = 2;
+  io::Loader loader(Tensor::zeros({4, 1, 2, 2}), {}, {}, opt);
+  loader.start_epoch(0);
+  io::Batch b;
+  loader.next(b);
+  b.x.requires_grad_();
+  loader.next(b);
+  EXPECT_FALSE(b.x.requires_grad());
+}
