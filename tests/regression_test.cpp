@@ -1,6 +1,8 @@
 // Regressions found in review: each test failed before its fix.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/autograd.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
@@ -71,4 +73,31 @@ TEST(Regression, LoaderBatchesAreFreshViews) {
   b.x.requires_grad_();
   loader.next(b);
   EXPECT_FALSE(b.x.requires_grad());
+}
+
+// Wide stride-1 rows take im2col's contiguous-run path: check it against a direct
+// convolution, with padding and dilation (both sides of every row clipped).
+TEST(Regression, WideRowIm2colMatchesDirectConvolution) {
+  Generator gen(4);
+  const int64_t n = 2, c = 3, h = 9, w = 21, o = 4, k = 3, pad = 2, dil = 2;
+  Tensor x = Tensor::randn({n, c, h, w}, gen), wt = Tensor::randn({o, c, k, k}, gen);
+  Tensor y = conv2d(x, wt, {}, {1, 1, pad, pad, dil, dil, 1});
+  const int64_t oh = h + 2 * pad - dil * (k - 1), ow = w + 2 * pad - dil * (k - 1);
+  ASSERT_EQ(y.shape(), (Shape{n, o, oh, ow}));
+  ASSERT_GE(ow, 16);
+  double worst = 0;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t oc = 0; oc < o; ++oc)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          double acc = 0;
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t i = 0; i < k; ++i)
+              for (int64_t j = 0; j < k; ++j) {
+                const int64_t yy = oy - pad + i * dil, xx = ox - pad + j * dil;
+                if (yy >= 0 && yy < h && xx >= 0 && xx < w) acc += x.at({b, ic, yy, xx}) * wt.at({oc, ic, i, j});
+              }
+          worst = std::max(worst, std::abs(acc - y.at({b, oc, oy, ox})));
+        }
+  EXPECT_LT(worst, 1e-4);
 }

@@ -79,9 +79,41 @@ void build_taps(const ConvGeometry& g, TapTable& t) {
     }
 }
 
+// Rows of the output at least this wide, with stride 1 along them, are copied as
+// contiguous runs; narrower ones go through the tap table (one gather per element).
+constexpr int64_t kMinRunWidth = 16;
+
+bool use_row_runs(const ConvGeometry& g) { return g.opt.stride_w == 1 && g.ow >= kMinRunWidth; }
+
+// im2col by contiguous runs (stride 1 along the row): for tap (i, j) and output row
+// oy, the valid output columns read one contiguous stretch of input row y.
+void im2col_runs(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
+  const auto& o = g.opt;
+  for (int64_t c = 0; c < g.c_group(); ++c)
+    for (int64_t i = 0; i < g.kh; ++i)
+      for (int64_t j = 0; j < g.kw; ++j) {
+        float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
+        const int64_t x0 = j * o.dilation_w - o.pad_w;
+        const int64_t lo = std::clamp<int64_t>(-x0, 0, g.ow), hi = std::clamp<int64_t>(g.w - x0, lo, g.ow);
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
+          float* out = row + oy * g.ow;
+          if (y < 0 || y >= g.h) {
+            std::fill_n(out, g.ow, 0.0f);
+            continue;
+          }
+          const float* in = x + (c * g.h + y) * g.w + x0;
+          std::fill_n(out, lo, 0.0f);
+          std::copy(in + lo, in + hi, out + lo);
+          std::fill(out + hi, out + g.ow, 0.0f);
+        }
+      }
+}
+
 // col[(c·KH + i)·KW + j][p] = x[c][tap], 0 for padding; rows are `ld` floats apart
 // (the chunk's total column count).
 void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
+  if (use_row_runs(g)) return im2col_runs(g, x, col, ld);
   const int64_t hw = g.col_cols(), plane = g.h * g.w, k2 = g.kh * g.kw;
   for (int64_t c = 0; c < g.c_group(); ++c) {
     const float* in = x + c * plane;
