@@ -6,10 +6,20 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <unistd.h>
 
 #include "io/error.h"
 
 namespace adx::testing {
+
+// A path in the system's temporary folder, unique to this process, so that test runs
+// side by side (two builds, parallel ctest) never share files.
+inline std::filesystem::path scratch_dir() {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("adx_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
 
 // The message of the IoError that f() throws; a test failure if it throws none.
 template <class F>

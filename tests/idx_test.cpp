@@ -14,7 +14,7 @@ using namespace adx;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("adx_idx_test_" + name)).string();
+  return (adx::testing::scratch_dir() / ("idx_" + name)).string();
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

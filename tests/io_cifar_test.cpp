@@ -17,7 +17,7 @@ using adx::testing::io_error;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("adx_io_cifar_test_" + name)).string();
+  return (adx::testing::scratch_dir() / ("cifar_" + name)).string();
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

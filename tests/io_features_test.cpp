@@ -21,7 +21,7 @@ using adx::testing::io_error;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("adx_io_features_test_" + name)).string();
+  return (adx::testing::scratch_dir() / ("features_" + name)).string();
 }
 
 std::string write_text(const std::string& name, const std::string& text) {
@@ -54,9 +54,8 @@ TEST(FeaturesH5, RoundTripsFeaturesAndLabels) {
   EXPECT_EQ(f.x.to_vector(), x.to_vector());
   EXPECT_TRUE(f.y.empty());
   // No temporary file is left behind.
-  for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-    EXPECT_EQ(e.path().filename().string().find("adx_io_features_test_round.h5.tmp"),
-              std::string::npos);
+  for (const auto& e : fs::directory_iterator(adx::testing::scratch_dir()))
+    EXPECT_NE(e.path().filename().string().rfind(".adx-tmp-", 0), 0u) << e.path();
 }
 
 TEST(FeaturesH5, AFailedWriteLeavesTheOldFileWhole) {

@@ -25,7 +25,7 @@ namespace {
 
 // A fresh, empty folder for one test.
 std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("adx_io_image_folder_test_" + name);
+  const fs::path p = adx::testing::scratch_dir() / ("folder_" + name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();

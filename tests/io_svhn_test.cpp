@@ -20,7 +20,7 @@ using adx::testing::io_error;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("adx_io_svhn_test_" + name)).string();
+  return (adx::testing::scratch_dir() / ("svhn_" + name)).string();
 }
 
 // One variable to write: its name, class, dimensions and raw data.

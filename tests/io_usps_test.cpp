@@ -19,7 +19,7 @@ using adx::testing::io_error;
 namespace {
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("adx_io_usps_test_" + name)).string();
+  return (adx::testing::scratch_dir() / ("usps_" + name)).string();
 }
 
 // Writes an HDF5 file with /<split>/data (rows × cols float32) and /<split>/target

@@ -1,6 +1,8 @@
 // The HDF5 weight format and checkpoints.
 #include <gtest/gtest.h>
 
+#include "data_util.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -17,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string temp_file(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "adx_weights_test";
+  const fs::path dir = adx::testing::scratch_dir() / "weights";
   fs::create_directories(dir);
   return (dir / name).string();
 }
@@ -108,7 +110,7 @@ TEST(Weights, BadFilesGiveOneClearError) {
 }
 
 TEST(Weights, FailedSaveLeavesNoFileBehind) {
-  const fs::path dir = fs::temp_directory_path() / "adx_weights_atomic";
+  const fs::path dir = adx::testing::scratch_dir() / "weights_atomic";
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string path = (dir / "w.h5").string();
