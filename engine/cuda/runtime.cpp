@@ -1,0 +1,112 @@
+#include "engine/cuda/runtime.h"
+
+#include <fmt/format.h>
+#include <vector>
+
+#include "engine/tensor.h"
+
+#ifdef ADX_HAVE_CUDA
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <cmath>
+
+#include "engine/cuda/kernels.h"
+#endif
+
+namespace adx::cuda {
+
+#ifdef ADX_HAVE_CUDA
+
+bool built() { return true; }
+
+int device_count() {
+  int n = 0;
+  // Without a driver this fails (cudaErrorInsufficientDriver / NoDevice): no GPU.
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky error state
+    return 0;
+  }
+  return n;
+}
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.built = true;
+  cudaRuntimeGetVersion(&info.runtime_version);
+  if (cudaDriverGetVersion(&info.driver_version) != cudaSuccess) info.driver_version = 0;
+  info.cudnn_version = cudnnGetVersion();
+  cublasGetProperty(MAJOR_VERSION, &info.cublas_version);
+  int minor = 0;
+  cublasGetProperty(MINOR_VERSION, &minor);
+  info.cublas_version = info.cublas_version * 100 + minor;
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    info.unavailable = cudaGetErrorString(e);
+    cudaGetLastError();
+    return info;
+  }
+  if (n == 0) info.unavailable = "no CUDA device";
+  for (int i = 0; i < n; ++i) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, i) != cudaSuccess) continue;
+    info.devices.push_back({i, p.name, p.major, p.minor, static_cast<uint64_t>(p.totalGlobalMem),
+                            p.multiProcessorCount});
+  }
+  return info;
+}
+
+namespace {
+
+void check(cudaError_t e, const char* call) {
+  if (e != cudaSuccess) throw Error(fmt::format("CUDA: {} failed: {}", call, cudaGetErrorString(e)));
+}
+
+// Owns one device allocation.
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t bytes) { check(cudaMalloc(&ptr_, bytes), "cudaMalloc"); }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  float* get() const { return static_cast<float*>(ptr_); }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+}  // namespace
+
+bool self_test() {
+  if (device_count() == 0) throw Error("CUDA self test: no CUDA device is visible");
+  check(cudaSetDevice(0), "cudaSetDevice");
+  const int n = 1000;
+  const size_t bytes = n * sizeof(float);
+  std::vector<float> x(n), y(n, 1.0f), out(n);
+  for (int i = 0; i < n; ++i) x[static_cast<size_t>(i)] = static_cast<float>(i);
+  DeviceBuffer dx(bytes), dy(bytes), dout(bytes);
+  check(cudaMemcpy(dx.get(), x.data(), bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+  check(cudaMemcpy(dy.get(), y.data(), bytes, cudaMemcpyHostToDevice), "cudaMemcpy");
+  check(kernels::saxpy(n, 2.0f, dx.get(), dy.get(), dout.get()), "saxpy launch");
+  check(cudaMemcpy(out.data(), dout.get(), bytes, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(out[static_cast<size_t>(i)] - (2.0f * static_cast<float>(i) + 1.0f)) > 1e-6f) return false;
+  return true;
+}
+
+#else
+
+bool built() { return false; }
+int device_count() { return 0; }
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.unavailable = "this adx was built without the CUDA backend (-DADX_CUDA=OFF or no toolkit)";
+  return info;
+}
+bool self_test() { throw Error("CUDA self test: this adx was built without the CUDA backend"); }
+
+#endif
+
+}  // namespace adx::cuda
