@@ -2,12 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <fcntl.h>
-#include <filesystem>
 #include <fmt/format.h>
 #include <set>
-#include <unistd.h>
 
 #include "adx/version.h"
 #include "io/h5.h"
