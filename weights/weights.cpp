@@ -61,7 +61,10 @@ void load_group(const h5::File& file, const std::string& group, const NamedTenso
       if (!wanted.count(name)) problems.push_back(fmt::format("unexpected '{}'", name));
   if (!problems.empty()) {
     std::string msg = fmt::format("{}: {} problem(s) loading weights:", file.path(), problems.size());
-    for (const std::string& p : problems) msg += "\n  " + p;
+    // All of them for a near miss; the first 20 for a file of another network.
+    const size_t shown = std::min<size_t>(problems.size(), 20);
+    for (size_t i = 0; i < shown; ++i) msg += "\n  " + problems[i];
+    if (shown < problems.size()) msg += fmt::format("\n  ... and {} more (is this the right model?)", problems.size() - shown);
     throw Error(msg);
   }
   for (auto& [dest, value] : copies) {
