@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "engine/autograd.h"
+#include "engine/cpu/parallel.h"
 
 namespace adx {
 
@@ -87,8 +88,11 @@ void SGD::step() {
     const float* gr = g.data();
     const int64_t n = p.numel();
     const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
+    // Each update is elementwise: split over the threads (large layers only).
     if (mom == 0.0f) {
-      for (int64_t k = 0; k < n; ++k) w[k] -= lr * (gr[k] + wd * w[k]);
+      cpu::parallel_blocks(n, [&](int64_t lo, int64_t hi) {
+        for (int64_t k = lo; k < hi; ++k) w[k] -= lr * (gr[k] + wd * w[k]);
+      });
     } else {
       // torch: buf = d on the first step, then buf = μ·buf + (1 − dampening)·d;
       // the step is buf, or d + μ·buf with Nesterov.
@@ -96,18 +100,21 @@ void SGD::step() {
       if (first) momentum_[i] = Tensor::zeros(p.shape());  // 0·buf must not read garbage
       float* buf = momentum_[i].data();
       const float keep = first ? 0.0f : mom, add = first ? 1.0f : damp;
-      if (opt_.nesterov) {
-        for (int64_t k = 0; k < n; ++k) {
-          const float d = gr[k] + wd * w[k];
-          buf[k] = keep * buf[k] + add * d;
-          w[k] -= lr * (d + mom * buf[k]);
+      const bool nesterov = opt_.nesterov;
+      cpu::parallel_blocks(n, [&](int64_t lo, int64_t hi) {
+        if (nesterov) {
+          for (int64_t k = lo; k < hi; ++k) {
+            const float d = gr[k] + wd * w[k];
+            buf[k] = keep * buf[k] + add * d;
+            w[k] -= lr * (d + mom * buf[k]);
+          }
+        } else {
+          for (int64_t k = lo; k < hi; ++k) {
+            buf[k] = keep * buf[k] + add * (gr[k] + wd * w[k]);
+            w[k] -= lr * buf[k];
+          }
         }
-      } else {
-        for (int64_t k = 0; k < n; ++k) {
-          buf[k] = keep * buf[k] + add * (gr[k] + wd * w[k]);
-          w[k] -= lr * buf[k];
-        }
-      }
+      });
     }
     p.bump_version();
   }
@@ -145,13 +152,16 @@ void Adam::step() {
     float* m = m_[i].data();
     float* v = v_[i].data();
     const float* gr = g.data();
-    for (int64_t k = 0, n = p.numel(); k < n; ++k) {
-      const float d = gr[k] + opt_.weight_decay * w[k];
-      m[k] = opt_.beta1 * m[k] + (1.0f - opt_.beta1) * d;
-      v[k] = opt_.beta2 * v[k] + (1.0f - opt_.beta2) * d * d;
-      // torch: p −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
-      w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + opt_.eps);
-    }
+    const float b1 = opt_.beta1, b2 = opt_.beta2, wd = opt_.weight_decay, eps = opt_.eps;
+    cpu::parallel_blocks(p.numel(), [&](int64_t lo, int64_t hi) {
+      for (int64_t k = lo; k < hi; ++k) {
+        const float d = gr[k] + wd * w[k];
+        m[k] = b1 * m[k] + (1.0f - b1) * d;
+        v[k] = b2 * v[k] + (1.0f - b2) * d * d;
+        // torch: p −= lr/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + ε)
+        w[k] -= step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + eps);
+      }
+    });
     p.bump_version();
   }
 }
