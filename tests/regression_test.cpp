@@ -7,6 +7,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/random.h"
+#include "gradcheck.h"
 #include "io/loader.h"
 
 using namespace adx;
@@ -100,4 +101,33 @@ TEST(Regression, WideRowIm2colMatchesDirectConvolution) {
           worst = std::max(worst, std::abs(acc - y.at({b, oc, oy, ox})));
         }
   EXPECT_LT(worst, 1e-4);
+}
+
+// Taps that read only padding (a 3×3 kernel on a 1×1 map, or pad 2 on a 2×2 map) are
+// left out of the GEMM: forward against a direct convolution, backward by gradcheck.
+TEST(Regression, ConvolutionSkipsTapsThatReadOnlyPadding) {
+  Generator gen(9);
+  for (const auto& [size, pad] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {2, 2}}) {
+    Tensor x = Tensor::randn({2, 3, size, size}, gen), w = Tensor::randn({4, 3, 3, 3}, gen);
+    const Conv2dOptions opt{1, 1, pad, pad, 1, 1, 1};
+    Tensor y = conv2d(x, w, {}, opt);
+    const int64_t out = size + 2 * pad - 2;
+    double worst = 0;
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t o = 0; o < 4; ++o)
+        for (int64_t oy = 0; oy < out; ++oy)
+          for (int64_t ox = 0; ox < out; ++ox) {
+            double acc = 0;
+            for (int64_t c = 0; c < 3; ++c)
+              for (int64_t i = 0; i < 3; ++i)
+                for (int64_t j = 0; j < 3; ++j) {
+                  const int64_t yy = oy - pad + i, xx = ox - pad + j;
+                  if (yy >= 0 && yy < size && xx >= 0 && xx < size) acc += x.at({b, c, yy, xx}) * w.at({o, c, i, j});
+                }
+            worst = std::max(worst, std::abs(acc - y.at({b, o, oy, ox})));
+          }
+    EXPECT_LT(worst, 1e-5) << "size " << size;
+    adx::testing::Fn f = [opt](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], {}, opt); };
+    EXPECT_TRUE(adx::testing::gradcheck(f, {x.requires_grad_(), w.requires_grad_()})) << "size " << size;
+  }
 }

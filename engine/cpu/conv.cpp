@@ -58,8 +58,14 @@ int for_each_chunk(const ConvGeometry& g, F&& body) {
 // For kernel tap (i, j) and output position p = oy·OW + ox, the offset of the input
 // pixel it reads within one channel plane, or −1 where it reads padding. The same
 // for every channel and image, so im2col and col2im become one flat loop per row.
+// Taps that read only padding for every output position (a 3×3 kernel on a 1×1 map
+// has eight) contribute nothing: they are left out of the col matrix and the GEMM,
+// which then runs over K = C/groups · |active| instead of C/groups · KH·KW.
 struct TapTable {
   std::vector<int32_t> offset;  // [(i·KW + j)·OH·OW + p]
+  std::vector<int64_t> active;  // the taps (i·KW + j) that read the input somewhere
+  bool compact = false;         // some taps are left out
+  int64_t rows = 0;             // col rows: C/groups · |active|
 };
 
 void build_taps(const ConvGeometry& g, TapTable& t) {
@@ -77,6 +83,28 @@ void build_taps(const ConvGeometry& g, TapTable& t) {
         }
       }
     }
+  t.active.clear();
+  for (int64_t ij = 0; ij < g.kh * g.kw; ++ij) {
+    const int32_t* row = t.offset.data() + ij * hw;
+    if (std::any_of(row, row + hw, [](int32_t v) { return v >= 0; })) t.active.push_back(ij);
+  }
+  t.compact = static_cast<int64_t>(t.active.size()) < g.kh * g.kw;
+  t.rows = g.c_group() * static_cast<int64_t>(t.active.size());
+}
+
+// The weights as the GEMM needs them: unchanged, or (O, C/groups · |active|) with the
+// columns of left-out taps dropped.
+thread_local std::vector<float> t_packed_weights;
+const float* gemm_weights(const ConvGeometry& g, const TapTable& taps, const float* w) {
+  if (!taps.compact) return w;
+  const int64_t k2 = g.kh * g.kw, a = static_cast<int64_t>(taps.active.size());
+  t_packed_weights.resize(static_cast<size_t>(g.o * taps.rows));
+  for (int64_t o = 0; o < g.o; ++o)
+    for (int64_t c = 0; c < g.c_group(); ++c)
+      for (int64_t t = 0; t < a; ++t)
+        t_packed_weights[static_cast<size_t>((o * g.c_group() + c) * a + t)] =
+            w[(o * g.c_group() + c) * k2 + taps.active[static_cast<size_t>(t)]];
+  return t_packed_weights.data();
 }
 
 // Rows of the output at least this wide, with stride 1 along them, are copied as
@@ -113,13 +141,13 @@ void im2col_runs(const ConvGeometry& g, const float* x, float* col, int64_t ld) 
 // col[(c·KH + i)·KW + j][p] = x[c][tap], 0 for padding; rows are `ld` floats apart
 // (the chunk's total column count).
 void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
-  if (use_row_runs(g)) return im2col_runs(g, x, col, ld);
-  const int64_t hw = g.col_cols(), plane = g.h * g.w, k2 = g.kh * g.kw;
+  if (!taps.compact && use_row_runs(g)) return im2col_runs(g, x, col, ld);
+  const int64_t hw = g.col_cols(), plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
   for (int64_t c = 0; c < g.c_group(); ++c) {
     const float* in = x + c * plane;
-    for (int64_t ij = 0; ij < k2; ++ij) {
-      const int32_t* __restrict tap = taps.offset.data() + ij * hw;
-      float* __restrict row = col + (c * k2 + ij) * ld;
+    for (int64_t t = 0; t < a; ++t) {
+      const int32_t* __restrict tap = taps.offset.data() + taps.active[static_cast<size_t>(t)] * hw;
+      float* __restrict row = col + (c * a + t) * ld;
       for (int64_t p = 0; p < hw; ++p) row[p] = tap[p] >= 0 ? in[tap[p]] : 0.0f;
     }
   }
@@ -128,12 +156,12 @@ void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* 
 // The adjoint of im2col: x[...] += col[...] (x must be zeroed first). Within one
 // row the taps are distinct pixels, so the adds never collide.
 void col2im(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
-  const int64_t hw = g.col_cols(), plane = g.h * g.w, k2 = g.kh * g.kw;
+  const int64_t hw = g.col_cols(), plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
   for (int64_t c = 0; c < g.c_group(); ++c) {
     float* out = x + c * plane;
-    for (int64_t ij = 0; ij < k2; ++ij) {
-      const int32_t* tap = taps.offset.data() + ij * hw;
-      const float* row = col + (c * k2 + ij) * ld;
+    for (int64_t t = 0; t < a; ++t) {
+      const int32_t* tap = taps.offset.data() + taps.active[static_cast<size_t>(t)] * hw;
+      const float* row = col + (c * a + t) * ld;
       for (int64_t p = 0; p < hw; ++p)
         if (tap[p] >= 0) out[tap[p]] += row[p];
     }
@@ -168,7 +196,8 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
                     float* y) {
   TapTable& taps = t_taps;
   build_taps(g, taps);
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
+  const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
+  const float* wk = gemm_weights(g, taps, w);
   for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
     const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
@@ -176,7 +205,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
       parallel_for(0, images, k * hw, [&](int64_t i) {
         im2col(g, taps, input_at(g, x, n0 + i, gr), col + i * hw, ld);
       });
-      const float* wg = w + gr * og * k;
+      const float* wg = wk + gr * og * k;
       if (images == 1) {  // the GEMM can write the output directly
         gemm(false, false, og, hw, k, 1.0f, wg, k, col, ld, 0.0f, y + output_offset(g, n0, gr), hw);
         continue;
@@ -202,7 +231,8 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
                           float* x_grad) {
   TapTable& taps = t_taps;
   build_taps(g, taps);
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols();
+  const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
+  const float* wk = gemm_weights(g, taps, w);
   std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
   for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
     const int64_t ld = images * hw;
@@ -215,7 +245,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
         gy = tmp;
       }
       // col = W_gᵀ · gy  (K × images·OH·OW)
-      gemm(true, false, k, ld, og, 1.0f, w + gr * og * k, k, gy, ld, 0.0f, col, ld);
+      gemm(true, false, k, ld, og, 1.0f, wk + gr * og * k, k, gy, ld, 0.0f, col, ld);
       parallel_for(0, images, k * hw, [&](int64_t i) {
         col2im(g, taps, col + i * hw, ld, x_grad + (((n0 + i) * g.c) + gr * g.c_group()) * g.h * g.w);
       });
@@ -227,7 +257,7 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
                             float* w_grad) {
   TapTable& taps = t_taps;
   build_taps(g, taps);
-  const int64_t og = g.o_group(), k = g.col_rows(), hw = g.col_cols(), w_size = g.o * k;
+  const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols(), w_size = g.o * k;
   // One partial sum per thread, added in thread order at the end: no races, and the
   // same result on every run with the same thread count.
   const int max_threads = omp_get_max_threads();
@@ -251,9 +281,20 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
       gemm(false, true, og, k, ld, 1.0f, gy, ld, col, ld, 1.0f, acc + gr * og * k, k);
     }
   });
-  std::copy_n(partial.data(), w_size, w_grad);
   for (int t = 1; t < used; ++t)
-    for (int64_t i = 0; i < w_size; ++i) w_grad[i] += partial[static_cast<size_t>(t * w_size + i)];
+    for (int64_t i = 0; i < w_size; ++i) partial[static_cast<size_t>(i)] += partial[static_cast<size_t>(t * w_size + i)];
+  if (!taps.compact) {
+    std::copy_n(partial.data(), w_size, w_grad);
+    return;
+  }
+  // Spread the active taps' columns back; left-out taps have zero gradient.
+  const int64_t k2 = g.kh * g.kw, a = static_cast<int64_t>(taps.active.size());
+  std::fill_n(w_grad, g.o * g.c_group() * k2, 0.0f);
+  for (int64_t o = 0; o < g.o; ++o)
+    for (int64_t c = 0; c < g.c_group(); ++c)
+      for (int64_t t = 0; t < a; ++t)
+        w_grad[(o * g.c_group() + c) * k2 + taps.active[static_cast<size_t>(t)]] =
+            partial[static_cast<size_t>((o * g.c_group() + c) * a + t)];
 }
 
 }  // namespace adx::cpu
