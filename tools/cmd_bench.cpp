@@ -9,6 +9,7 @@
 #include "engine/random.h"
 #include "tools/bench_workloads.h"
 #include "tools/commands.h"
+#include "tools/heap_counter.h"
 
 namespace adx::cli {
 namespace {
@@ -42,10 +43,12 @@ void run(const BenchArgs& a) {
   std::function<void()> step = w.setup(batch);
   for (int64_t i = 0; i < a.warmup; ++i) step();
   const AllocationStats before = allocation_stats();
+  const uint64_t heap_before = heap_allocations();
   const auto start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < a.iters; ++i) step();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const AllocationStats after = allocation_stats();
+  const uint64_t heap_after = heap_allocations();
 
   const double ms = 1e3 * seconds / static_cast<double>(a.iters);
   nlohmann::ordered_json out;
@@ -68,6 +71,8 @@ void run(const BenchArgs& a) {
     out["tensor_allocs_per_iter"] = static_cast<double>(after.requests - before.requests) / iters;
     out["system_allocs_per_iter"] = static_cast<double>(after.system_allocs - before.system_allocs) / iters;
     out["tensor_mb_per_iter"] = static_cast<double>(after.bytes - before.bytes) / 1048576.0 / iters;
+    // Every operator new (autograd nodes, shared pointers, index lists, ...).
+    out["heap_allocs_per_iter"] = static_cast<double>(heap_after - heap_before) / iters;
     out["peak_tensor_mb"] = static_cast<double>(after.peak_live_bytes) / 1048576.0;
     out["peak_rss_mb"] = peak_rss_mb();
   }
