@@ -32,3 +32,26 @@ TEST(CudaRuntime, SelfTestWithoutADeviceIsAnError) {
   if (cuda::device_count() > 0) GTEST_SKIP() << "a device is visible";
   EXPECT_THROW(cuda::self_test(), Error);
 }
+
+#include "engine/cuda/context.h"
+
+TEST(CudaContext, HandlesOrAnErrorNamingTheCall) {
+  if (cuda::device_count() == 0) {
+    // Without a device (or driver) the context cannot exist; the error says which call failed.
+    try {
+      cuda::Context::get(0);
+      FAIL() << "a context without a device";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find("CUDA"), std::string::npos) << msg;
+      EXPECT_TRUE(msg.find("cudaGetDeviceCount failed") != std::string::npos ||
+                  msg.find("built without the CUDA backend") != std::string::npos) << msg;
+    }
+    return;
+  }
+  cuda::Context& a = cuda::Context::get(0);
+  EXPECT_EQ(&a, &cuda::Context::get(0));  // one per device and thread
+  EXPECT_NE(a.cublas(), nullptr);
+  EXPECT_NE(a.cudnn(), nullptr);
+  EXPECT_THROW(cuda::Context::get(cuda::device_count()), Error);
+}
