@@ -28,6 +28,22 @@ void check_fitted(bool fitted, const std::string& who) {
   if (!fitted) throw Error(who + ": score() called before fit()");
 }
 
+std::vector<double> column_means(const float* x, int64_t n, int64_t d) {
+  std::vector<double> mean(static_cast<size_t>(d), 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < d; ++c) mean[static_cast<size_t>(c)] += x[i * d + c];
+  for (double& m : mean) m /= static_cast<double>(n);
+  return mean;
+}
+
+std::vector<float> centred(const float* x, int64_t n, int64_t d, const std::vector<double>& mean) {
+  std::vector<float> out(static_cast<size_t>(n * d));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < d; ++c)
+      out[static_cast<size_t>(i * d + c)] = static_cast<float>(x[i * d + c] - mean[static_cast<size_t>(c)]);
+  return out;
+}
+
 double uniform53(Generator& gen) {
   const uint64_t hi = gen.next_u32() >> 5, lo = gen.next_u32() >> 6;  // 27 + 26 bits
   return (static_cast<double>(hi) * 67108864.0 + static_cast<double>(lo)) *

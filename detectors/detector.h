@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/random.h"
 #include "engine/tensor.h"
@@ -25,6 +26,14 @@ void check_features(const Tensor& x, const std::string& who, int64_t dim = -1);
 
 // Throws adx::Error("<who>: score() called before fit()") when !fitted.
 void check_fitted(bool fitted, const std::string& who);
+
+// The mean of each column of a row-major (n, d) matrix, in double precision.
+std::vector<double> column_means(const float* x, int64_t n, int64_t d);
+
+// x − mean row by row, as floats. Distance-based detectors work on data centred this
+// way: distances do not change under a common shift, and ‖a‖² + ‖b‖² − 2aᵀb loses less
+// to cancellation near the data's centre (scikit-learn does the same).
+std::vector<float> centred(const float* x, int64_t n, int64_t d, const std::vector<double>& mean);
 
 // A uniform double in [0, 1) with 53 random bits (two 32-bit draws).
 double uniform53(Generator& gen);

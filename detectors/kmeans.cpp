@@ -206,13 +206,8 @@ void KMeans::fit(const Tensor& train) {
 
   // k-means commutes with translation: work on data centred at the mean, which keeps
   // ‖x‖² + ‖c‖² − 2xᵀc accurate (scikit-learn does the same).
-  std::vector<double> mean(d, 0.0);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < d; ++c) mean[c] += x[i * d + c];
-  for (double& m : mean) m /= static_cast<double>(n);
-  std::vector<float> xc(static_cast<size_t>(n * d));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < d; ++c) xc[i * d + c] = static_cast<float>(x[i * d + c] - mean[c]);
+  const std::vector<double> mean = column_means(x, n, d);
+  const std::vector<float> xc = centred(x, n, d, mean);
   const Assigner assign(xc.data(), n, d);
 
   Generator gen(options_.seed);

@@ -63,13 +63,8 @@ Neighbours nearest_neighbours(const Tensor& queries, const Tensor& reference, in
   // Distances do not change under a common shift, and ‖a‖² + ‖b‖² − 2aᵀb loses less to
   // cancellation near the data's centre: subtract the reference mean from both sides
   // (a centred copy of the reference, query blocks centred as they are processed).
-  std::vector<double> centre(dim, 0.0);
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t c = 0; c < dim; ++c) centre[c] += r[j * dim + c];
-  for (double& c : centre) c /= static_cast<double>(n);
-  std::vector<float> rc(static_cast<size_t>(n * dim));
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t c = 0; c < dim; ++c) rc[j * dim + c] = static_cast<float>(r[j * dim + c] - centre[c]);
+  const std::vector<double> centre = column_means(r, n, dim);
+  const std::vector<float> rc = centred(r, n, dim, centre);
   const std::vector<double> rn = squared_norms(rc.data(), n, dim);
 
   Neighbours out;

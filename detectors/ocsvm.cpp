@@ -426,12 +426,7 @@ void OneClassSvm::fit(const Tensor& train) {
   }
 
   // RBF: centre the data (the kernel depends on differences only).
-  shift_.assign(dim_, 0.0);
-  if (options_.kernel == SvmKernel::Rbf) {
-    for (int64_t i = 0; i < l; ++i)
-      for (int64_t c = 0; c < dim_; ++c) shift_[c] += x[i * dim_ + c];
-    for (double& s : shift_) s /= static_cast<double>(l);
-  }
+  shift_ = options_.kernel == SvmKernel::Rbf ? column_means(x, l, dim_) : std::vector<double>(dim_, 0.0);
 
   OneClassSmo::Result r;
   {

@@ -8,19 +8,13 @@
 
 #include "engine/autograd.h"
 #include "engine/ops.h"
+#include "tensor_expect.h"
 
 using namespace adx;
+using adx::testing::expect_tensor;
 
 namespace {
 
-void expect_tensor(const Tensor& t, const Shape& shape, const std::vector<float>& values,
-                   float tol = 1e-5f) {
-  ASSERT_TRUE(t.defined());
-  ASSERT_EQ(t.shape(), shape) << "got " << t.str();
-  ASSERT_EQ(t.numel(), static_cast<int64_t>(values.size()));
-  for (size_t i = 0; i < values.size(); ++i)
-    EXPECT_NEAR(t.data()[i], values[i], tol) << "element " << i << " of " << t.str();
-}
 
 Tensor T(const Shape& shape, std::initializer_list<float> v) { return Tensor::from_data(shape, v); }
 Tensor G(const Shape& shape, std::initializer_list<float> v) {
