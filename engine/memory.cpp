@@ -48,6 +48,12 @@ AllocationStats allocation_stats() {
   return {c.requests, c.system_allocs, c.bytes, c.live, c.peak, c.cached};
 }
 
+void reset_peak_memory() {
+  Cache& c = cache();
+  std::lock_guard lock(c.mutex);
+  c.peak = c.live;
+}
+
 void release_cached_memory() {
   Cache& c = cache();
   std::lock_guard lock(c.mutex);

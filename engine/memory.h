@@ -20,6 +20,8 @@ struct AllocationStats {
 };
 
 AllocationStats allocation_stats();
+// Starts a new peak: peak_live_bytes becomes live_bytes (per-run peaks in a grid).
+void reset_peak_memory();
 // Returns every cached free block to the system.
 void release_cached_memory();
 

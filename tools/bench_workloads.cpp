@@ -7,6 +7,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/random.h"
+#include "detectors/fanogan.h"
 #include "models/lenet.h"
 #include "models/resnet.h"
 #include "models/vgg.h"
@@ -87,6 +88,20 @@ std::function<void()> wgangp_critic_step(int64_t batch) {
   };
 }
 
+// f-AnoGAN training with the thesis's `mlp` networks on 28×28 digits in [−1, 1]: the
+// WGAN-GP step (a critic update every iteration, a generator update every 5th, as
+// n_critic = 5 schedules them) or the encoder's izi_f step.
+std::function<void()> fanogan_step(int64_t batch, bool encoder) {
+  detectors::FanoganOptions o;
+  o.seed = 1;
+  auto model = std::make_shared<detectors::Fanogan>(o);
+  Generator gen(2);
+  auto real = std::make_shared<Tensor>(Tensor::rand({batch, 1, 28, 28}, gen) * 2.0f - 1.0f);
+  auto iteration = std::make_shared<int64_t>(0);
+  if (encoder) return [=] { model->encoder_step(*real); };
+  return [=] { model->gan_step(*real, (*iteration)++ % o.n_critic == 0); };
+}
+
 std::vector<Workload> make_workloads() {
   return {
       {"gemm", 2048, "n×n×n float32 matrix product (n = --batch)", gemm_step},
@@ -100,6 +115,11 @@ std::vector<Workload> make_workloads() {
        [](int64_t b) { return infer_step(std::make_shared<ResNet>(18, 10), {b, 3, 32, 32}); }},
       {"wgangp-critic-step", 64, "one WGAN-GP critic update with gradient penalty, 28×28",
        wgangp_critic_step},
+      {"fanogan-gan-step", 64,
+       "f-AnoGAN mlp WGAN-GP step (critic every step, generator every 5th), 28×28",
+       [](int64_t b) { return fanogan_step(b, false); }},
+      {"fanogan-encoder-step", 64, "f-AnoGAN mlp encoder step (izi_f loss, G and D frozen), 28×28",
+       [](int64_t b) { return fanogan_step(b, true); }},
       {"vggf-infer", 16, "VGG-F inference, 3×224×224",
        [](int64_t b) { return infer_step(std::make_shared<VggF>(1000), {b, 3, 224, 224}); }},
   };

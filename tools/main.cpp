@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   adx::cli::add_bench_command(app);
   adx::cli::add_extract_command(app);
   adx::cli::add_detect_command(app);
+  adx::cli::add_experiment_command(app, argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

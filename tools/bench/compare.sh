@@ -15,7 +15,8 @@ while [ $# -gt 0 ]; do
     *) workloads+=("$1"); shift ;;
   esac
 done
-[ ${#workloads[@]} -gt 0 ] || workloads=(gemm lenet5-train lenet5-infer wgangp-critic-step resnet18-train resnet18-infer vggf-infer)
+[ ${#workloads[@]} -gt 0 ] || workloads=(gemm lenet5-train lenet5-infer wgangp-critic-step fanogan-gan-step
+  fanogan-encoder-step resnet18-train resnet18-infer vggf-infer)
 py=/usr/bin/python3
 metric() { $py -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('gflops', d.get('items_per_s')))"; }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 DEFAULT_BATCH = {
     "gemm": 2048, "lenet5-train": 64, "lenet5-infer": 256, "resnet18-train": 64,
     "resnet18-infer": 128, "wgangp-critic-step": 64, "vggf-infer": 16,
+    "fanogan-gan-step": 64, "fanogan-encoder-step": 64,
 }
 
 
@@ -116,6 +117,120 @@ def wgangp_critic_step(batch, device):
     return step
 
 
+# f-AnoGAN's `mlp` networks for 28×28 digits, as the reference code (A03ki/f-AnoGAN,
+# mnist/model.py, after eriklindernoren/PyTorch-GAN) writes them.
+class FanoganGenerator(nn.Module):
+    def __init__(self, latent=100, img_shape=(1, 28, 28)):
+        super().__init__()
+        self.img_shape = img_shape
+
+        def block(inp, out, normalize=True):
+            layers = [nn.Linear(inp, out)]
+            if normalize:
+                layers.append(nn.BatchNorm1d(out, 0.8))  # the reference's 0.8 is ε
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            return layers
+
+        self.model = nn.Sequential(*block(latent, 128, normalize=False), *block(128, 256),
+                                   *block(256, 512), *block(512, 1024),
+                                   nn.Linear(1024, 28 * 28), nn.Tanh())
+
+    def forward(self, z):
+        img = self.model(z)
+        return img.view(img.shape[0], *self.img_shape)
+
+
+class FanoganCritic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Linear(28 * 28, 512), nn.LeakyReLU(0.2, inplace=True),
+                                      nn.Linear(512, 256), nn.LeakyReLU(0.2, inplace=True))
+        self.last_layer = nn.Sequential(nn.Linear(256, 1))
+
+    def forward(self, img):
+        return self.last_layer(self.forward_features(img))
+
+    def forward_features(self, img):
+        return self.features(img.view(img.shape[0], -1))
+
+
+class FanoganEncoder(nn.Module):
+    def __init__(self, latent=100):
+        super().__init__()
+        self.model = nn.Sequential(nn.Linear(28 * 28, 512), nn.LeakyReLU(0.2, inplace=True),
+                                   nn.Linear(512, 256), nn.LeakyReLU(0.2, inplace=True),
+                                   nn.Linear(256, latent), nn.Tanh())
+
+    def forward(self, img):
+        return self.model(img.view(img.shape[0], -1))
+
+
+def fanogan_step(batch, device, encoder):
+    """One f-AnoGAN iteration, as adx's detectors::Fanogan::gan_step / encoder_step do it.
+
+    gan: a critic update every iteration and a generator update on every 5th
+    (n_critic = 5, counted from the first warm-up iteration, as `adx bench` counts).
+    encoder: the izi_f loss with G and D frozen in eval mode (κ = 1).
+    """
+    latent, n_critic, lambda_gp, kappa = 100, 5, 10.0, 1.0
+    gen, critic, enc = (FanoganGenerator(latent).to(device), FanoganCritic().to(device),
+                        FanoganEncoder(latent).to(device))
+    adam = lambda m: torch.optim.Adam(m.parameters(), lr=1e-4, betas=(0.5, 0.999))
+    real = torch.rand(batch, 1, 28, 28, device=device) * 2 - 1
+
+    if encoder:
+        gen.eval()
+        critic.eval()
+        enc.train()
+        for p in list(gen.parameters()) + list(critic.parameters()):
+            p.requires_grad_(False)  # frozen: backward computes E's gradients only
+        opt_e = adam(enc)
+
+        def encoder_step():
+            opt_e.zero_grad(set_to_none=True)
+            fake = gen(enc(real))
+            real_features = critic.forward_features(real)  # no graph: D frozen, x constant
+            fake_features = critic.forward_features(fake)
+            loss = F.mse_loss(fake, real) + kappa * F.mse_loss(fake_features, real_features)
+            loss.backward()
+            opt_e.step()
+        return encoder_step
+
+    gen.train()
+    critic.train()
+    opt_g, opt_d = adam(gen), adam(critic)
+    d_params, g_params = list(critic.parameters()), list(gen.parameters())
+    iteration = [0]
+
+    def gan_step():
+        z = torch.randn(batch, latent, device=device)
+        with torch.no_grad():  # the critic's update does not reach the generator
+            fake = gen(z)
+        # The reference code's compute_gradient_penalty: one α per image.
+        alpha = torch.rand(batch, 1, 1, 1, device=device)
+        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        d_x_hat = critic(x_hat)
+        g = torch.autograd.grad(d_x_hat, x_hat, torch.ones_like(d_x_hat), create_graph=True)[0]
+        gp = ((g.view(batch, -1).norm(2, dim=1) - 1) ** 2).mean()
+        # Two critic calls, real and fake, as the reference code does; adx sends both
+        # through the critic in one concatenated batch (the critic has no batch norm).
+        real_validity = critic(real)
+        fake_validity = critic(fake)
+        d_loss = -torch.mean(real_validity) + torch.mean(fake_validity) + lambda_gp * gp
+        opt_d.zero_grad(set_to_none=True)
+        # inputs=: gradients for D's parameters only, not also for the leaf x̂ (as adx).
+        d_loss.backward(inputs=d_params)
+        opt_d.step()
+        if iteration[0] % n_critic == 0:  # −mean D(G(z)), the same z
+            g_loss = -torch.mean(critic(gen(z)))
+            opt_g.zero_grad(set_to_none=True)
+            # inputs=: G's gradients only; D's weight gradients are not computed (as adx).
+            g_loss.backward(inputs=g_params)
+            opt_g.step()
+        iteration[0] += 1
+    return gan_step
+
+
 def setup(name, batch, device):
     x = lambda *shape: torch.randn(*shape, device=device)
     labels = lambda n: torch.randint(0, 10, (n,), device=device)
@@ -132,6 +247,10 @@ def setup(name, batch, device):
         return infer_step(resnet18().to(device), x(batch, 3, 32, 32))
     if name == "wgangp-critic-step":
         return wgangp_critic_step(batch, device)
+    if name == "fanogan-gan-step":
+        return fanogan_step(batch, device, encoder=False)
+    if name == "fanogan-encoder-step":
+        return fanogan_step(batch, device, encoder=True)
     if name == "vggf-infer":
         return infer_step(vggf().to(device), x(batch, 3, 224, 224))
     raise SystemExit(f"unknown workload {name}")
