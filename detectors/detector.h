@@ -17,6 +17,10 @@ class Detector {
   virtual ~Detector() = default;
   virtual void fit(const Tensor& train) = 0;             // train: (N, D), normal data
   virtual Tensor score(const Tensor& x) const = 0;       // (M, D) → (M,), higher = anomalous
+  // The scores of the training rows themselves, as thresholds set on training scores
+  // need them. Detectors that memorise their training data score each row without
+  // itself (kNN would otherwise see every training point at distance 0 from itself).
+  virtual Tensor training_scores(const Tensor& train) const { return score(train); }
   virtual std::string name() const = 0;
 };
 

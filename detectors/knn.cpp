@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <fmt/format.h>
 #include <omp.h>
 
 #include "engine/cpu/gemm.h"
@@ -144,21 +145,42 @@ void KnnDetector::fit(const Tensor& train) {
   train_ = train;
 }
 
+float KnnDetector::aggregate(const float* d) const {
+  if (options_.aggregate == KnnScore::Kth) return d[options_.k - 1];
+  double sum = 0;
+  for (int64_t j = 0; j < options_.k; ++j) sum += d[j];
+  return static_cast<float>(sum / static_cast<double>(options_.k));
+}
+
 Tensor KnnDetector::score(const Tensor& x) const {
   check_fitted(train_.defined(), "KnnDetector");
   check_features(x, "KnnDetector::score", train_.size(1));
   const Neighbours nb = nearest_neighbours(x, train_, options_.k);
   Tensor out = Tensor::empty({nb.rows});
-  float* s = out.data();
+  for (int64_t i = 0; i < nb.rows; ++i) out.data()[i] = aggregate(nb.distance.data() + i * nb.k);
+  return out;
+}
+
+Tensor KnnDetector::training_scores(const Tensor& train) const {
+  check_fitted(train_.defined(), "KnnDetector");
+  if (train.shape() != train_.shape())
+    throw Error("KnnDetector::training_scores: pass the rows given to fit()");
+  if (train_.size(0) <= options_.k)
+    throw Error(fmt::format("KnnDetector: leave-one-out scores need more than k = {} training rows", options_.k));
+  // k + 1 neighbours of each training row; drop the row itself (or, among exact
+  // duplicates, one copy of its distance 0).
+  const Neighbours nb = nearest_neighbours(train_, train_, options_.k + 1);
+  Tensor out = Tensor::empty({nb.rows});
+  std::vector<float> others(static_cast<size_t>(options_.k));
   for (int64_t i = 0; i < nb.rows; ++i) {
     const float* d = nb.distance.data() + i * nb.k;
-    if (options_.aggregate == KnnScore::Kth) {
-      s[i] = d[nb.k - 1];
-    } else {
-      double sum = 0;
-      for (int64_t j = 0; j < nb.k; ++j) sum += d[j];
-      s[i] = static_cast<float>(sum / static_cast<double>(nb.k));
-    }
+    const int64_t* idx = nb.index.data() + i * nb.k;
+    int64_t self = nb.k - 1;  // if the row is not among its own neighbours, drop the farthest
+    for (int64_t j = 0; j < nb.k; ++j)
+      if (idx[j] == i) self = j;
+    for (int64_t j = 0, o = 0; j < nb.k; ++j)
+      if (j != self) others[static_cast<size_t>(o++)] = d[j];
+    out.data()[i] = aggregate(others.data());
   }
   return out;
 }

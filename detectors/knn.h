@@ -39,10 +39,14 @@ class KnnDetector : public Detector {
   explicit KnnDetector(KnnOptions options = {});
   void fit(const Tensor& train) override;  // keeps (a reference to) the training rows
   Tensor score(const Tensor& x) const override;
+  // Leave-one-out: each training row's k nearest other training rows (PyOD does the same).
+  Tensor training_scores(const Tensor& train) const override;
   std::string name() const override { return "knn"; }
   const KnnOptions& options() const { return options_; }
 
  private:
+  float aggregate(const float* nearest) const;  // one row's score from its k distances
+
   KnnOptions options_;
   Tensor train_;
 };

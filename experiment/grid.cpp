@@ -116,8 +116,9 @@ GridSummary run_grid(const ExperimentConfig& config, const GridOptions& o) {
     seconds_here += elapsed;
     work_done_here += run_work;
     work_left -= run_work;
-    fmt::print(o.log, "{}{} AUROC {:.4f} AUPRC {:.4f} precision {:.4f} recall {:.4f} ({})\n", tty ? "\r\033[K" : "",
-               head, r.auroc, r.auprc, r.precision, r.recall, duration(elapsed));
+    fmt::print(o.log, "{}{} AUROC {:.4f} AUPRC {:.4f} precision {:.4f} recall {:.4f} (train {}, score {})\n",
+               tty ? "\r\033[K" : "", head, r.auroc, r.auprc, r.precision, r.recall, duration(r.train_seconds),
+               duration(r.score_seconds));
     finished.emplace(i, std::move(r));
     ++summary.ran_now;
     summary.roc_pngs = write_reports(config, results(), grid.size(), o.out_dir, o.command);

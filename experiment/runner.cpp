@@ -266,7 +266,7 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
     r.train_seconds = seconds_since(start);
     if (progress) progress("scoring " + m.method, 0.5, false);
     start = Clock::now();
-    train_scores = detector->score(train);
+    train_scores = detector->training_scores(train);
     test_scores = detector->score(test);
     r.score_seconds = seconds_since(start);
   }

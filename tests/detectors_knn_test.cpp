@@ -111,3 +111,20 @@ TEST(Knn, BadInput) {
   nan.data()[5] = NAN;
   EXPECT_THROW(ok.score(nan), Error);
 }
+
+TEST(Knn, TrainingScoresLeaveEachRowOut) {
+  // Points 0, 1, 3 and 3 (a duplicate) on a line, k = 1: scoring the training rows
+  // directly gives 0 everywhere (each row finds itself); left out, 0 → 1, 1 → 1, and
+  // each 3 finds the other copy at distance 0.
+  const Tensor train = Tensor::from_data({4, 1}, {0, 1, 3, 3});
+  KnnDetector det({.k = 1});
+  det.fit(train);
+  EXPECT_EQ(det.score(train).to_vector(), (std::vector<float>{0, 0, 0, 0}));
+  EXPECT_EQ(det.training_scores(train).to_vector(), (std::vector<float>{1, 1, 0, 0}));
+  KnnDetector mean({.k = 2});
+  mean.fit(train);
+  EXPECT_EQ(mean.training_scores(train).to_vector(), (std::vector<float>{2, 1.5f, 1, 1}));
+  KnnDetector too_many({.k = 4});
+  too_many.fit(train);
+  EXPECT_THROW(too_many.training_scores(train), Error);
+}

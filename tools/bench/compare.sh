@@ -3,6 +3,10 @@
 # Markdown table of throughputs and ratios (adx / PyTorch; > 1 means adx is faster).
 #   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [WORKLOAD ...]
 # Needs build/adx, and Debian's python3-torch with libopenblas0-pthread.
+# Each side reports its best round. PyTorch runs twice per round, with OpenMP's default
+# wait policy and with OMP_WAIT_POLICY=PASSIVE: on small layers its spinning OpenMP
+# threads compete with OpenBLAS's own for the same cores (the f-AnoGAN mlp ran up to 3×
+# slower that way), so the better of the two is the fair figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=2 iters=20 rounds=2
@@ -28,6 +32,7 @@ for w in "${workloads[@]}"; do
   for _ in $(seq "$rounds"); do  # alternate so that machine noise hits both sides
     a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" | metric)")
     t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" | metric)")
+    t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" | metric)")
   done
   ab=$(best "${a[@]}") tb=$(best "${t[@]}")
   unit=$([ "$w" = gemm ] && echo "GFLOP/s" || echo "img/s")
