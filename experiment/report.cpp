@@ -1,17 +1,15 @@
 #include "experiment/report.h"
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
 #include <set>
 #include <tuple>
-#include <unistd.h>
 
 #include "adx/version.h"
 #include "detectors/roc_plot.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 
 namespace adx::experiment {
@@ -78,25 +76,7 @@ std::string fmt_seconds(double s) { return s < 100 ? fmt::format("{:.1f}", s) : 
 
 }  // namespace
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = fmt::format("{}.tmp{}", path, getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw io::IoError(fmt::format("{}: cannot write", path));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw io::IoError(fmt::format("{}: cannot replace ({})", path, ec.message()));
-  }
-}
+void write_text_file(const std::string& path, const std::string& text) { io::write_file_atomically(path, text); }
 
 std::string markdown_report(const ExperimentConfig& c, const std::vector<RunResult>& results, size_t grid_size,
                             const std::string& command) {
@@ -117,7 +97,9 @@ std::string markdown_report(const ExperimentConfig& c, const std::vector<RunResu
                       pct(over_seeds(runs, &RunResult::recall)), pct(over_seeds(runs, &RunResult::auprc)),
                       runs.size());
   }
-  md += "\nEpochs `all` pools every epoch setting, as the thesis's Table 5.1 averages \"across all epochs\".\n\n";
+  md += "\n";
+  if (c.epochs.size() > 1)
+    md += "Epochs `all` pools every epoch setting, as the thesis's Table 5.1 averages \"across all epochs\".\n\n";
 
   std::set<int> classes(c.classes.begin(), c.classes.end());
   md += "## AUROC per normal class (%, mean ± std over seeds)\n\n| Model | Dataset | Epochs |";
