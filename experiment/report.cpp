@@ -119,6 +119,21 @@ std::string markdown_report(const ExperimentConfig& c, const std::vector<RunResu
     md += fmt::format(" {} |\n", pct(over_seeds(runs, &RunResult::auroc)));
   }
 
+  // Every run's AUROC: one row per (method, dataset, epochs, seed).
+  std::map<std::tuple<std::string, std::string, int64_t, uint64_t>, std::map<int, double>> by_seed;
+  for (const RunResult& r : results) by_seed[{r.method, r.dataset, r.spec.epochs, r.spec.seed}][r.spec.normal_class] = r.auroc;
+  md += "\n## AUROC per normal class and seed (%)\n\n| Model | Dataset | Epochs | Seed |";
+  for (int k : classes) md += fmt::format(" {} |", k);
+  md += "\n|---|---|---|---|";
+  for (size_t i = 0; i < classes.size(); ++i) md += "---|";
+  md += "\n";
+  for (const auto& [key, aurocs] : by_seed) {
+    const auto& [method, dataset, epochs, seed] = key;
+    md += fmt::format("| {} | {} | {} | {} |", method, dataset, epochs > 0 ? std::to_string(epochs) : "–", seed);
+    for (int k : classes) md += aurocs.count(k) ? fmt::format(" {:.2f} |", 100 * aurocs.at(k)) : " – |";
+    md += "\n";
+  }
+
   md += "\n## Time and memory (mean per run)\n\n"
         "| Model | Dataset | Epochs | Train s | Train images/s | Score s | Peak tensor MB | Peak RSS MB |\n"
         "|---|---|---|---|---|---|---|---|\n";
