@@ -173,8 +173,12 @@ ExperimentConfig parse_config(const Json& json, const std::string& origin) {
     f.fail("protocol", fmt::format("'{}' is not one of thesis, thesis-val, one-vs-rest", c.protocol));
   const Json& datasets = f.at("datasets");
   if (!datasets.is_array() || datasets.empty()) f.fail("datasets", "must be a non-empty list");
-  for (size_t i = 0; i < datasets.size(); ++i)
+  std::set<std::string> dataset_names;
+  for (size_t i = 0; i < datasets.size(); ++i) {
     c.datasets.push_back(parse_dataset(datasets[i], fmt::format("{}: datasets[{}]", origin, i)));
+    if (!dataset_names.insert(c.datasets.back().name).second)
+      f.fail("datasets", fmt::format("two datasets are named '{}'; give them distinct \"name\"s", c.datasets.back().name));
+  }
   if (f.has("classes") && f.at("classes") == "all") {
     for (int k = 0; k < 10; ++k) c.classes.push_back(k);
   } else {

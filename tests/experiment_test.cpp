@@ -71,6 +71,9 @@ TEST(ExperimentConfig, ErrorsNameTheFileAndKey) {
   j["datasets"] = Json::parse(R"(["imagenet"])");
   EXPECT_NE(config_error(j).find("unknown dataset 'imagenet'"), std::string::npos);
   j = base_config();
+  j["datasets"] = Json::parse(R"(["usps", {"source": "usps", "contrast": 2}])");
+  EXPECT_NE(config_error(j).find("two datasets are named 'usps'"), std::string::npos);
+  j = base_config();
   j["seeds"] = Json::parse("[1, 1]");
   EXPECT_EQ(config_error(j), "cfg.json: seeds: lists a value twice");
   j = base_config();
