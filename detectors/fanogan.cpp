@@ -44,6 +44,14 @@ void check_images(const Tensor& x, const FanoganShape& s, const char* who) {
   if (x.size(0) == 0) throw Error(fmt::format("f-AnoGAN {}: no images", who));
 }
 
+// Every option that changes a trained model, as one line (stored in checkpoints).
+std::string options_text(const FanoganOptions& o) {
+  return fmt::format("arch={} channels={} size={} latent={} epochs={} encoder_epochs={} batch={} n_critic={} "
+                     "gp_lambda={} lr={} beta1={} beta2={} kappa={} seed={}",
+                     o.shape.arch, o.shape.channels, o.shape.size, o.shape.latent, o.epochs, o.encoder_epochs,
+                     o.batch, o.n_critic, o.gp_lambda, o.lr, o.beta1, o.beta2, o.kappa, o.seed);
+}
+
 weights::NamedTensors prefixed(const std::string& prefix, const Module& m) {
   weights::NamedTensors out;
   for (auto& [name, t] : m.named_parameters()) out.emplace_back(prefix + name, t);
@@ -83,7 +91,8 @@ Tensor Fanogan::critic_loss(const Tensor& real, const Tensor& z, const Tensor& a
   Tensor x_hat = add(mul(alpha, real), mul(sub(Tensor::scalar(1.0f), alpha), fake)).detach();
   x_hat.requires_grad_();
   const Tensor grad_x = grad({sum(critic(x_hat))}, {x_hat}, {}, /*create_graph=*/true)[0];
-  const Tensor grad_norm = sqrt(sum(mul(grad_x, grad_x).flatten(1), {1}));
+  // ‖g‖₂; the tiny ε keeps the derivative finite where g = 0 (torch's norm uses 0 there).
+  const Tensor grad_norm = sqrt(add(sum(mul(grad_x, grad_x).flatten(1), {1}), Tensor::scalar(1e-12f)));
   const Tensor penalty = mean(pow(sub(grad_norm, Tensor::scalar(1.0f)), 2.0f));
   // The critic has no batch norm, so real and fake go through it in one batch.
   const int64_t n = real.size(0);
@@ -248,10 +257,17 @@ void Fanogan::save_checkpoint(const std::string& path) const {
   c.rng = gen_.state();
   c.attributes["method"] = "fanogan";
   c.attributes["arch"] = opt_.shape.arch;
+  c.attributes["options"] = options_text(opt_);
   weights::save_checkpoint(path, c);
 }
 
 void Fanogan::load_checkpoint(const std::string& path) {
+  const weights::Attributes attributes = weights::read_attributes(path);
+  const auto written = attributes.find("options");
+  if (written == attributes.end() || written->second != options_text(opt_))
+    throw Error(fmt::format("{}: an f-AnoGAN checkpoint made with other options ({}), not these ({}); delete it "
+                            "to start again", path, written == attributes.end() ? "none recorded" : written->second,
+                            options_text(opt_)));
   weights::NamedTensors model = prefixed("generator.", *nets_.generator);
   for (auto& t : prefixed("critic.", *nets_.critic)) model.push_back(t);
   for (auto& t : prefixed("encoder.", *nets_.encoder)) model.push_back(t);

@@ -60,6 +60,7 @@ class Fanogan {
   bool trained() const;
   int64_t gan_epochs_done() const { return gan_epochs_done_; }
   int64_t encoder_epochs_done() const { return encoder_epochs_done_; }
+  int64_t generator_updates() const { return opt_g_->steps(); }
   double gan_seconds() const { return gan_seconds_; }          // time spent in each phase
   double encoder_seconds() const { return encoder_seconds_; }  // (summed over resumes)
 

@@ -163,7 +163,7 @@ Tensor KnnDetector::score(const Tensor& x) const {
 
 Tensor KnnDetector::training_scores(const Tensor& train) const {
   check_fitted(train_.defined(), "KnnDetector");
-  if (train.shape() != train_.shape())
+  if (train.shape() != train_.shape() || train.data() != train_.data())
     throw Error("KnnDetector::training_scores: pass the rows given to fit()");
   if (train_.size(0) <= options_.k)
     throw Error(fmt::format("KnnDetector: leave-one-out scores need more than k = {} training rows", options_.k));

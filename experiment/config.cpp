@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "detectors/registry.h"
+#include "experiment/runner.h"
 #include "io/datasets.h"
 #include "io/error.h"
 
@@ -173,11 +174,18 @@ ExperimentConfig parse_config(const Json& json, const std::string& origin) {
     f.fail("protocol", fmt::format("'{}' is not one of thesis, thesis-val, one-vs-rest", c.protocol));
   const Json& datasets = f.at("datasets");
   if (!datasets.is_array() || datasets.empty()) f.fail("datasets", "must be a non-empty list");
+  // Names become folder names: distinct after path_name(), and not "." or "..".
+  auto check_name = [&](std::set<std::string>& seen, const std::string& name, const char* key) {
+    const std::string folder = path_name(name);
+    if (folder.empty() || folder == "." || folder == "..")
+      f.fail(key, fmt::format("'{}' cannot be a name (it names folders)", name));
+    if (!seen.insert(folder).second)
+      f.fail(key, fmt::format("two {} are named '{}' (as folders); give them distinct \"name\"s", key, name));
+  };
   std::set<std::string> dataset_names;
   for (size_t i = 0; i < datasets.size(); ++i) {
     c.datasets.push_back(parse_dataset(datasets[i], fmt::format("{}: datasets[{}]", origin, i)));
-    if (!dataset_names.insert(c.datasets.back().name).second)
-      f.fail("datasets", fmt::format("two datasets are named '{}'; give them distinct \"name\"s", c.datasets.back().name));
+    check_name(dataset_names, c.datasets.back().name, "datasets");
   }
   if (f.has("classes") && f.at("classes") == "all") {
     for (int k = 0; k < 10; ++k) c.classes.push_back(k);
@@ -190,10 +198,17 @@ ExperimentConfig parse_config(const Json& json, const std::string& origin) {
   bool any_deep = false;
   std::set<std::string> names;
   for (size_t i = 0; i < methods.size(); ++i) {
-    c.methods.push_back(parse_method(methods[i], fmt::format("{}: methods[{}]", origin, i)));
+    const std::string where = fmt::format("{}: methods[{}]", origin, i);
+    c.methods.push_back(parse_method(methods[i], where));
     any_deep |= c.methods.back().deep();
-    if (!names.insert(c.methods.back().name).second)
-      f.fail("methods", fmt::format("two methods are named '{}'; give them distinct \"name\"s", c.methods.back().name));
+    check_name(names, c.methods.back().name, "methods");
+    // Check the params now, not when the method's first run starts hours later.
+    try {
+      if (c.methods.back().deep()) fanogan_options(c.methods.back(), 1, 0, 1, 28);
+      else detectors::make_detector(c.methods.back().method, c.methods.back().params, 0);
+    } catch (const Error& e) {
+      throw io::IoError(fmt::format("{}: {}", where, e.what()));
+    }
   }
   if (any_deep) c.epochs = f.int_list("epochs", 1, 100000);
   else if (f.has("epochs")) f.int_list("epochs", 1, 100000);  // allowed, unused
@@ -214,12 +229,15 @@ ExperimentConfig load_config(const std::string& path, const std::vector<std::str
   return parse_config(json, path);
 }
 
+std::string path_name(const std::string& name) {
+  std::string s = name;
+  for (char& ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '-';
+  return s;
+}
+
 std::vector<RunSpec> expand_grid(const ExperimentConfig& c) {
-  auto safe = [](std::string s) {
-    for (char& ch : s)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '-';
-    return s;
-  };
+  const auto safe = path_name;
   std::vector<RunSpec> runs;
   for (size_t d = 0; d < c.datasets.size(); ++d)
     for (size_t m = 0; m < c.methods.size(); ++m) {
@@ -235,5 +253,38 @@ std::vector<RunSpec> expand_grid(const ExperimentConfig& c) {
     }
   return runs;
 }
+
+Json run_settings(const ExperimentConfig& c, const RunSpec& r) {
+  const DatasetConfig& d = c.datasets[r.dataset];
+  const MethodConfig& m = c.methods[r.method];
+  return Json{{"protocol", c.protocol},
+              {"dataset", {{"name", d.name}, {"source", d.source}, {"size", d.size}, {"grey", d.grey},
+                           {"contrast", d.contrast}, {"sharpness", d.sharpness}}},
+              {"method", {{"name", m.name}, {"method", m.method}, {"params", m.params}}},
+              {"train_limit", c.train_limit},
+              {"test_limit", c.test_limit},
+              {"threshold_percentile", c.threshold_percentile},
+              {"normal_class", r.normal_class},
+              {"epochs", r.epochs},
+              {"seed", r.seed}};
+}
+
+namespace {
+std::string difference_at(const Json& before, const Json& now, const std::string& path) {
+  if (before == now) return "";
+  if (before.is_object() && now.is_object()) {
+    std::set<std::string> keys;
+    for (auto it = before.begin(); it != before.end(); ++it) keys.insert(it.key());
+    for (auto it = now.begin(); it != now.end(); ++it) keys.insert(it.key());
+    for (const std::string& k : keys) {
+      const std::string d = difference_at(before.value(k, Json()), now.value(k, Json()), path.empty() ? k : path + "." + k);
+      if (!d.empty()) return d;
+    }
+  }
+  return fmt::format("{}: {} then, {} now", path.empty() ? "settings" : path, before.dump(), now.dump());
+}
+}  // namespace
+
+std::string settings_difference(const Json& before, const Json& now) { return difference_at(before, now, ""); }
 
 }  // namespace adx::experiment

@@ -64,4 +64,16 @@ ExperimentConfig parse_config(const Json& json, const std::string& origin);
 // have no epochs axis.
 std::vector<RunSpec> expand_grid(const ExperimentConfig& config);
 
+// `name` as a folder name: characters other than letters, digits, '-', '_' and '.'
+// become '-'.
+std::string path_name(const std::string& name);
+
+// Everything that determines a run's result: protocol, limits, threshold, the dataset's
+// preprocessing, the method and its params, class, epochs and seed. Stored with each
+// run's files, so that a finished result or a checkpoint made with other settings is
+// refused rather than silently reused.
+Json run_settings(const ExperimentConfig& config, const RunSpec& run);
+// "" when equal, else the first differing key with both values, for error messages.
+std::string settings_difference(const Json& before, const Json& now);
+
 }  // namespace adx::experiment

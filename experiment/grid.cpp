@@ -59,8 +59,16 @@ GridSummary run_grid(const ExperimentConfig& config, const GridOptions& o) {
   std::map<size_t, RunResult> finished;  // by grid position
   double work_left = 0, work_done_here = 0, seconds_here = 0;
   for (size_t i = 0; i < grid.size(); ++i) {
-    if (auto r = finished_result(result_path(o.out_dir, grid[i]))) finished.emplace(i, std::move(*r));
-    else work_left += work_of(config, grid[i]);
+    const std::string file = result_path(o.out_dir, grid[i]);
+    if (auto r = finished_result(file)) {
+      const std::string diff = settings_difference(r->settings, run_settings(config, grid[i]));
+      if (!diff.empty())
+        throw io::IoError(fmt::format("{}: a result made with other settings ({}); delete its run folder or use "
+                                      "another --out", file, diff));
+      finished.emplace(i, std::move(*r));
+    } else {
+      work_left += work_of(config, grid[i]);
+    }
   }
   fmt::print(o.log, "experiment {}: {} runs, {} finished before; output in {}\n", config.name, grid.size(),
              finished.size(), o.out_dir);

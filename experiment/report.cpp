@@ -188,7 +188,7 @@ std::vector<std::string> write_reports(const ExperimentConfig& c, const std::vec
   for (const auto& [key, curves] : plots) {
     std::vector<detectors::RocSeries> series;
     for (const auto& [label, r] : curves) series.push_back({label, r->roc_fpr, r->roc_tpr, r->auroc});
-    const std::string path = (fs::path(out_dir) / "roc" / fmt::format("{}-class{}.png", key.first, key.second)).string();
+    const std::string path = (fs::path(out_dir) / "roc" / fmt::format("{}-class{}.png", path_name(key.first), key.second)).string();
     detectors::write_roc_png(path, series, fmt::format("{}, normal class {}", key.first, key.second));
     paths.push_back(path);
   }

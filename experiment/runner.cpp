@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -15,6 +16,7 @@
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "io/datasets.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 #include "io/png.h"
 #include "io/protocols.h"
@@ -79,8 +81,15 @@ class Params {
     if (it == m_.params.end()) return fallback;
     char* end = nullptr;
     const double v = std::strtod(it->second.c_str(), &end);
-    if (end == it->second.c_str() || *end) throw Error(fmt::format("method {}: {}={} is not a number", m_.name, key, it->second));
+    if (end == it->second.c_str() || *end || !std::isfinite(v))
+      throw Error(fmt::format("method {}: {}={} is not a number", m_.name, key, it->second));
     return v;
+  }
+  int64_t integer(const std::string& key, int64_t fallback, int64_t min) {
+    const double v = num(key, static_cast<double>(fallback));
+    if (v != std::floor(v) || v < static_cast<double>(min) || v > 1e9)
+      throw Error(fmt::format("method {}: {} must be an integer ≥ {}", m_.name, key, min));
+    return static_cast<int64_t>(v);
   }
   std::string str(const std::string& key, const std::string& fallback) {
     used_.push_back(key);
@@ -97,28 +106,6 @@ class Params {
   const MethodConfig& m_;
   std::vector<std::string> used_;
 };
-
-detectors::FanoganOptions fanogan_options(const MethodConfig& m, const RunSpec& run, const Tensor& train) {
-  Params p(m);
-  detectors::FanoganOptions o;
-  o.shape.arch = p.str("arch", "mlp");
-  o.shape.channels = train.size(1);
-  o.shape.size = train.size(2);
-  o.shape.latent = static_cast<int64_t>(p.num("latent", 100));
-  o.epochs = run.epochs;
-  o.encoder_epochs = static_cast<int64_t>(p.num("encoder_epochs", -1));
-  o.batch = static_cast<int64_t>(p.num("batch", 64));
-  o.n_critic = static_cast<int64_t>(p.num("n_critic", 5));
-  o.gp_lambda = static_cast<float>(p.num("gp_lambda", 10));
-  o.lr = static_cast<float>(p.num("lr", 1e-4));
-  o.beta1 = static_cast<float>(p.num("beta1", 0.5));
-  o.beta2 = static_cast<float>(p.num("beta2", 0.999));
-  o.kappa = static_cast<float>(p.num("kappa", 1));
-  o.seed = run.seed;
-  p.check_all_known();
-  if (train.size(2) != train.size(3)) throw Error(fmt::format("f-AnoGAN needs square images, not {}", shape_str(train.shape())));
-  return o;
-}
 
 // Keeps at most ~400 points of a ROC curve, always its ends: enough to draw it.
 void decimate_roc(const detectors::RocCurve& roc, RunResult& r) {
@@ -155,6 +142,30 @@ void write_anomaly_map(detectors::Fanogan& model, const RunData& data, int64_t k
 }
 
 }  // namespace
+
+detectors::FanoganOptions fanogan_options(const MethodConfig& m, int64_t epochs, uint64_t seed, int64_t channels,
+                                          int64_t size) {
+  Params p(m);
+  detectors::FanoganOptions o;
+  o.shape.arch = p.str("arch", "mlp");
+  if (o.shape.arch != "mlp" && o.shape.arch != "conv")
+    throw Error(fmt::format("method {}: arch={} is not one of mlp, conv", m.name, o.shape.arch));
+  o.shape.channels = channels;
+  o.shape.size = size;
+  o.shape.latent = p.integer("latent", 100, 1);
+  o.epochs = epochs;
+  o.encoder_epochs = p.integer("encoder_epochs", -1, -1);  // −1: as many as the GAN's
+  o.batch = p.integer("batch", 64, 2);
+  o.n_critic = p.integer("n_critic", 5, 1);
+  o.gp_lambda = static_cast<float>(p.num("gp_lambda", 10));
+  o.lr = static_cast<float>(p.num("lr", 1e-4));
+  o.beta1 = static_cast<float>(p.num("beta1", 0.5));
+  o.beta2 = static_cast<float>(p.num("beta2", 0.999));
+  o.kappa = static_cast<float>(p.num("kappa", 1));
+  o.seed = seed;
+  p.check_all_known();
+  return o;
+}
 
 const io::LabelledImages& DataCache::split(const DatasetConfig& d, const std::string& split) {
   const std::string key = d.name + ":" + split;
@@ -218,7 +229,21 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
   const MethodConfig& m = c.methods[run.method];
   const fs::path dir = fs::path(out_dir) / "runs" / run.id;
   fs::create_directories(dir);
+  // The settings this run's files (checkpoint, result) are made with; an existing run
+  // folder with other settings is refused rather than resumed.
+  const Json settings = run_settings(c, run);
+  const fs::path settings_file = dir / "settings.json";
+  if (fs::exists(settings_file)) {
+    std::ifstream in(settings_file);
+    const std::string diff = settings_difference(Json::parse(in, nullptr, false), settings);
+    if (!diff.empty())
+      throw io::IoError(fmt::format("{}: this run was started with other settings ({}); delete its folder or "
+                                    "use another --out", settings_file.string(), diff));
+  } else {
+    io::write_file_atomically(settings_file.string(), settings.dump(1) + "\n");
+  }
   RunResult r;
+  r.settings = settings;
   r.spec = run;
   r.dataset = c.datasets[run.dataset].name;
   r.method = m.name;
@@ -228,7 +253,9 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
 
   Tensor train_scores, test_scores;
   if (m.deep()) {
-    detectors::Fanogan model(fanogan_options(m, run, data.train));
+    if (data.train.size(2) != data.train.size(3))
+      throw Error(fmt::format("f-AnoGAN needs square images, not {}", shape_str(data.train.shape())));
+    detectors::Fanogan model(fanogan_options(m, run.epochs, run.seed, data.train.size(1), data.train.size(2)));
     const std::string checkpoint = (dir / "checkpoint.h5").string();
     if (fs::exists(checkpoint)) model.load_checkpoint(checkpoint);
     const auto& o = model.options();
@@ -297,7 +324,7 @@ Json RunResult::to_json() const {
               {"n_test_anomaly", n_test_anomaly},
               {"auroc", auroc},
               {"auprc", auprc},
-              {"threshold", threshold},
+              {"threshold", std::isfinite(threshold) ? Json(threshold) : Json(fmt::format("{}", threshold))},
               {"precision", precision},
               {"recall", recall},
               {"f1", f1},
@@ -307,6 +334,7 @@ Json RunResult::to_json() const {
               {"peak_tensor_mb", peak_tensor_mb},
               {"peak_rss_mb", peak_rss_mb},
               {"anomaly_map", anomaly_map},
+              {"settings", settings},
               {"roc_fpr", roc_fpr},
               {"roc_tpr", roc_tpr}};
 }
@@ -325,7 +353,9 @@ RunResult RunResult::from_json(const Json& j, const std::string& origin) {
     r.n_test_anomaly = j.at("n_test_anomaly");
     r.auroc = j.at("auroc");
     r.auprc = j.at("auprc");
-    r.threshold = j.at("threshold");
+    // A non-finite threshold (an infinite training score) is written as a string.
+    const Json& t = j.at("threshold");
+    r.threshold = t.is_string() ? std::stod(t.get<std::string>()) : t.get<double>();
     r.precision = j.at("precision");
     r.recall = j.at("recall");
     r.f1 = j.at("f1");
@@ -335,9 +365,10 @@ RunResult RunResult::from_json(const Json& j, const std::string& origin) {
     r.peak_tensor_mb = j.at("peak_tensor_mb");
     r.peak_rss_mb = j.at("peak_rss_mb");
     r.anomaly_map = j.at("anomaly_map");
+    r.settings = j.at("settings");
     r.roc_fpr = j.at("roc_fpr").get<std::vector<double>>();
     r.roc_tpr = j.at("roc_tpr").get<std::vector<double>>();
-  } catch (const Json::exception& e) {
+  } catch (const std::exception& e) {
     throw io::IoError(fmt::format("{}: not a run result ({})", origin, e.what()));
   }
   return r;

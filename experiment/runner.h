@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "detectors/fanogan.h"
 #include "experiment/config.h"
 #include "io/idx.h"
 
@@ -46,6 +47,7 @@ struct RunResult {
   double peak_rss_mb = 0;         // the process's peak resident memory so far
   std::vector<double> roc_fpr, roc_tpr;  // decimated to at most ~400 points
   std::string anomaly_map;               // PNG path relative to the output folder, or ""
+  Json settings;                         // run_settings() of the run that made it
   Json to_json() const;
   static RunResult from_json(const Json& j, const std::string& origin);
 };
@@ -65,6 +67,11 @@ struct StopRequested : std::runtime_error {
 RunResult execute_run(const ExperimentConfig& config, const RunSpec& run, const RunData& data,
                       const std::string& out_dir, const RunProgress& progress,
                       const std::function<bool()>& should_stop);
+
+// f-AnoGAN's options from a method's params (arch, latent, batch, n_critic, gp_lambda,
+// lr, beta1, beta2, kappa, encoder_epochs); unknown or malformed params are errors.
+detectors::FanoganOptions fanogan_options(const MethodConfig& method, int64_t epochs, uint64_t seed,
+                                          int64_t channels, int64_t size);
 
 // The p-th percentile (0–100) with linear interpolation, as numpy.percentile.
 double percentile(std::vector<float> values, double p);

@@ -120,8 +120,10 @@ TEST(ExperimentRunner, PercentileIsNumpys) {
 TEST(ExperimentReport, MeanOverClassesThenMeanAndStdOverSeeds) {
   const ExperimentConfig c = parse_config(base_config(), "cfg.json");
   std::vector<RunResult> results;
-  // seed 0: classes at 0.8 and 0.9 (mean 0.85); seed 1: 0.7 and 0.8 (mean 0.75).
-  for (auto [seed, k, auc] : {std::tuple{0, 0, 0.8}, {0, 1, 0.9}, {1, 0, 0.7}, {1, 1, 0.8}}) {
+  // seed 0: classes at 0.8 and 0.9 (mean 0.85); seed 1: 0.6 and 0.9 (mean 0.75); seed 2
+  // has only class 0 so far and must not enter the summary. Averaging the other way
+  // round (classes of seed means) would give a std of 14.14, not 7.07.
+  for (auto [seed, k, auc] : {std::tuple{0, 0, 0.8}, {0, 1, 0.9}, {1, 0, 0.6}, {1, 1, 0.9}, {2, 0, 0.1}}) {
     RunResult r;
     r.spec = {0, 0, k, 2, static_cast<uint64_t>(seed), ""};
     r.dataset = "mnist";
@@ -132,10 +134,12 @@ TEST(ExperimentReport, MeanOverClassesThenMeanAndStdOverSeeds) {
   const std::string md = markdown_report(c, results, 12, "adx experiment cfg.json");
   // mean 80.00, std of (85, 75) with n − 1 = 7.07.
   EXPECT_NE(md.find("| gan | mnist | 2 | 80.00 ± 7.07 |"), std::string::npos) << md;
-  EXPECT_NE(md.find("4 of 12 runs finished"), std::string::npos);
-  EXPECT_NE(md.find("| gan | mnist | 2 | 75.00 ± 7.07 | 85.00 ± 7.07 | 80.00 ± 7.07 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("5 of 12 runs finished"), std::string::npos);
+  // Per class, over every seed that has it.
+  EXPECT_NE(md.find("| gan | mnist | 2 | 50.00 ± 36.06 | 90.00 ± 0.00 | 80.00 ± 7.07 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| gan | mnist | 2 | 2 | 10.00 | – |"), std::string::npos) << md;  // the per-seed table
   const std::string csv = csv_report(results);
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
   // A result survives the round trip through JSON.
   const RunResult back = RunResult::from_json(results[1].to_json(), "r.json");
   EXPECT_EQ(back.auroc, 0.9);
@@ -179,6 +183,16 @@ TEST(ExperimentGrid, RunsStopsAndResumesOnRealMnist) {
   ASSERT_TRUE(resumed.complete);
   EXPECT_EQ(resumed.results[0].auroc, straight.results[0].auroc);
   EXPECT_EQ(resumed.results[0].threshold, straight.results[0].threshold);
+
+  // The same folder with other settings is refused, not silently reused.
+  j["methods"][0]["params"] = Json{{"kappa", 0.5}};
+  try {
+    run_grid(parse_config(j, "small.json"), {(root / "resumed").string(), data, 0, "", log});
+    ADD_FAILURE() << "no error";
+  } catch (const io::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("made with other settings (method.params.kappa: null then, \"0.5\" now)"),
+              std::string::npos) << e.what();
+  }
   std::fclose(log);
   fs::remove_all(root);
 }

@@ -30,11 +30,20 @@ struct ExperimentArgs {
   bool list = false;
 };
 
+// The command line as a shell would need it typed: arguments with characters a shell
+// treats specially are single-quoted (a ' inside becomes '\'').
 std::string quoted_command(int argc, char** argv) {
   std::string s = "adx";
   for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    s += " " + (a.find_first_of(" \"'$") == std::string::npos ? a : "'" + a + "'");
+    const std::string a = argv[i];
+    if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") ==
+                          std::string::npos) {
+      s += " " + a;
+      continue;
+    }
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    s += " " + q + "'";
   }
   return s;
 }

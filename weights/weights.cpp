@@ -106,7 +106,7 @@ void load(const std::string& path, const NamedTensors& into, const LoadOptions& 
 Attributes read_attributes(const std::string& path) {
   h5::File file = h5::File::open_read(path);
   Attributes out;
-  for (const char* key : {"format", "writer", "source", "converter", "model"})
+  for (const char* key : {"format", "writer", "source", "converter", "model", "kind", "method", "arch", "options"})
     if (file.has_attribute("/", key)) out[key] = file.string_attribute("/", key);
   if (file.has_attribute("/", "format_version"))
     out["format_version"] = std::to_string(file.int_attribute("/", "format_version"));

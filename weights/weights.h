@@ -41,7 +41,8 @@ struct LoadOptions {
 // in the file is an error naming the tensor. Nothing is modified unless all checks pass.
 void load(const std::string& path, const NamedTensors& into, const LoadOptions& options = {});
 
-// The root attributes of a weight file (format, source, converter, ...).
+// The root attributes of a weight file or checkpoint (format, source, converter, kind,
+// method, arch, options, ...) that are present.
 Attributes read_attributes(const std::string& path);
 
 // Checkpoints: model tensors under /model, optimiser state under /optimizer, the
