@@ -142,6 +142,11 @@ Tensor Fanogan::encoder_loss(const Tensor& real) {
   return add(mse_loss(recon, real), mul(mse_loss(critic.features(recon), real_features), Tensor::scalar(opt_.kappa)));
 }
 
+void Fanogan::inference_mode() {
+  encoder_phase_mode();
+  nets_.encoder->eval();
+}
+
 float Fanogan::encoder_step(const Tensor& real) {
   const Tensor loss = encoder_loss(real);
   set_grads(loss, nets_.encoder->parameters());
@@ -204,8 +209,7 @@ void Fanogan::fit(const Tensor& images, const std::function<void(const FanoganPr
 Tensor Fanogan::reconstruct(const Tensor& images, int64_t batch) {
   check_images(images, opt_.shape, "reconstruction");
   NoGradGuard no_grad;
-  encoder_phase_mode();
-  nets_.encoder->eval();
+  inference_mode();
   const int64_t n = images.size(0);
   Tensor out = Tensor::empty(images.shape());
   for (int64_t i = 0; i < n; i += batch) {
@@ -218,8 +222,7 @@ Tensor Fanogan::reconstruct(const Tensor& images, int64_t batch) {
 Tensor Fanogan::score(const Tensor& images, int64_t batch) {
   check_images(images, opt_.shape, "scoring");
   NoGradGuard no_grad;
-  encoder_phase_mode();
-  nets_.encoder->eval();
+  inference_mode();
   const int64_t n = images.size(0);
   Tensor scores = Tensor::empty({n});
   for (int64_t i = 0; i < n; i += batch) {

@@ -91,7 +91,8 @@ class Fanogan {
   const FanoganOptions& options() const { return opt_; }
 
  private:
-  void encoder_phase_mode();
+  void encoder_phase_mode();  // G and D frozen in eval mode, E training
+  void inference_mode();      // all three in eval mode
 
   FanoganOptions opt_;
   FanoganNets nets_;
