@@ -6,6 +6,8 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "experiment/report.h"
@@ -40,6 +42,27 @@ std::optional<RunResult> finished_result(const std::string& file) {
   return RunResult::from_json(j, file);
 }
 
+// Holds an exclusive lock on `dir`/.lock for its lifetime, so that two invocations
+// never run the same grid's runs at once (they would overwrite each other's checkpoints).
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir) {
+    const std::string path = (fs::path(dir) / ".lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd_ < 0) throw io::IoError(fmt::format("{}: cannot create the lock file", path));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw io::IoError(fmt::format("{}: another `adx experiment` is running on this folder", dir));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }  // closing releases the lock
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace
 
 std::string result_path(const std::string& out_dir, const RunSpec& run) {
@@ -51,6 +74,7 @@ GridSummary run_grid(const ExperimentConfig& config, const GridOptions& o) {
   GridSummary summary;
   summary.grid_size = grid.size();
   fs::create_directories(o.out_dir);
+  const FolderLock lock(o.out_dir);
   write_text_file((fs::path(o.out_dir) / "config.json").string(), config.source.dump(2) + "\n");
 
   const auto start = Clock::now();

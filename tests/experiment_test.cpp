@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "data_util.h"
 #include "experiment/config.h"
 #include "experiment/grid.h"
@@ -162,6 +166,15 @@ TEST(ExperimentGrid, RunsStopsAndResumesOnRealMnist) {
   std::FILE* log = std::tmpfile();
   const std::string data = fs::path(mnist).parent_path().string();
 
+  // A second invocation on a folder in use is refused.
+  fs::create_directories(root / "straight");
+  {
+    const int fd = ::open((root / "straight/.lock").c_str(), O_RDWR | O_CREAT, 0666);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    EXPECT_NE(testing::io_error([&] { run_grid(c, {(root / "straight").string(), data, 0, "", log}); })
+                  .find("another `adx experiment` is running"), std::string::npos);
+    ::close(fd);
+  }
   const GridSummary straight = run_grid(c, {(root / "straight").string(), data, 0, "", log});
   ASSERT_TRUE(straight.complete);
   ASSERT_EQ(straight.results.size(), 2u);
