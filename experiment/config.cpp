@@ -89,6 +89,7 @@ DatasetConfig parse_dataset(const Json& j, const std::string& where) {
     Fields f(j, where);
     d.source = f.str("source", "");
     d.name = f.str("name", d.source);
+    d.crop = f.integer("crop", 0, 0, 1024);
     d.size = f.integer("size", 0, 0, 1024);
     d.grey = f.boolean("grey", false);
     d.contrast = static_cast<float>(f.num("contrast", 1, 0, 100));
@@ -258,7 +259,7 @@ Json run_settings(const ExperimentConfig& c, const RunSpec& r) {
   const DatasetConfig& d = c.datasets[r.dataset];
   const MethodConfig& m = c.methods[r.method];
   return Json{{"protocol", c.protocol},
-              {"dataset", {{"name", d.name}, {"source", d.source}, {"size", d.size}, {"grey", d.grey},
+              {"dataset", {{"name", d.name}, {"source", d.source}, {"crop", d.crop}, {"size", d.size}, {"grey", d.grey},
                            {"contrast", d.contrast}, {"sharpness", d.sharpness}}},
               {"method", {{"name", m.name}, {"method", m.method}, {"params", m.params}}},
               {"train_limit", c.train_limit},

@@ -16,7 +16,8 @@ using Json = nlohmann::json;
 struct DatasetConfig {
   std::string name;    // how results name it (e.g. usps-enhanced)
   std::string source;  // a name io::load_dataset knows
-  int64_t size = 0;    // resize to size×size (bilinear) first; 0 = keep
+  int64_t crop = 0;    // centre crop to crop×crop first (SVHN: 29, thesis §3.3); 0 = keep
+  int64_t size = 0;    // then resize to size×size (bilinear); 0 = keep
   bool grey = false;   // RGB → grey
   float contrast = 1;  // PIL ImageEnhance factors (the thesis's unstated enhancement); 1 = off
   float sharpness = 1;

@@ -174,6 +174,7 @@ const io::LabelledImages& DataCache::split(const DatasetConfig& d, const std::st
   io::LabelledImages set = io::load_dataset({d.source, split}, dir_);
   Tensor& x = set.images;
   if (d.grey && x.size(1) == 3) x = io::rgb_to_grey(x);
+  if (d.crop > 0) x = io::center_crop(x, d.crop, d.crop);
   if (d.size > 0 && (x.size(2) != d.size || x.size(3) != d.size)) x = io::resize(x, d.size, d.size);
   // The thesis's enhancement, on [0, 1] images, before scaling to [−1, 1].
   if (d.contrast != 1) x = io::adjust_contrast(clamp(x, 0, 1), d.contrast);
