@@ -219,22 +219,26 @@ Tensor Fanogan::reconstruct(const Tensor& images, int64_t batch) {
   return out;
 }
 
-Tensor Fanogan::score(const Tensor& images, int64_t batch) {
+Fanogan::ScoreTerms Fanogan::score_terms(const Tensor& images, int64_t batch) {
   check_images(images, opt_.shape, "scoring");
   NoGradGuard no_grad;
   inference_mode();
   const int64_t n = images.size(0);
-  Tensor scores = Tensor::empty({n});
+  ScoreTerms terms{Tensor::empty({n}), Tensor::empty({n})};
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t j = std::min(n, i + batch);
     const Tensor x = images.slice(0, i, j);
     const Tensor recon = nets_.generator->forward(nets_.encoder->forward(x));
-    // Eq. 4.3, per image.
-    const Tensor pixel = row_mean_sq(sub(x, recon));
-    const Tensor feature = row_mean_sq(sub(nets_.critic->features(x), nets_.critic->features(recon)));
-    scores.slice(0, i, j).copy_(add(pixel, mul(feature, Tensor::scalar(opt_.kappa))));
+    terms.pixel.slice(0, i, j).copy_(row_mean_sq(sub(x, recon)));
+    terms.feature.slice(0, i, j).copy_(row_mean_sq(sub(nets_.critic->features(x), nets_.critic->features(recon))));
   }
-  return scores;
+  return terms;
+}
+
+Tensor Fanogan::score(const Tensor& images, int64_t batch) {
+  const ScoreTerms t = score_terms(images, batch);
+  NoGradGuard no_grad;
+  return add(t.pixel, mul(t.feature, Tensor::scalar(opt_.kappa)));  // Eq. 4.3
 }
 
 Tensor Fanogan::anomaly_map(const Tensor& images) {

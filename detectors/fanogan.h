@@ -76,8 +76,14 @@ class Fanogan {
   Tensor generator_loss(const Tensor& z);
   Tensor encoder_loss(const Tensor& real);
 
-  // Eq. 4.3 per image, in batches of `batch`.
+  // Eq. 4.3 per image, in batches of `batch`: pixel + κ · feature.
   Tensor score(const Tensor& images, int64_t batch = 256);
+  // The two terms of Eq. 4.3 per image, unweighted: the mean squared pixel residual
+  // and the mean squared feature residual (to study or re-weight the score).
+  struct ScoreTerms {
+    Tensor pixel, feature;  // (N)
+  };
+  ScoreTerms score_terms(const Tensor& images, int64_t batch = 256);
   // G(E(x)) and the anomaly map |x − G(E(x))|, (N, C, H, W).
   Tensor reconstruct(const Tensor& images, int64_t batch = 256);
   Tensor anomaly_map(const Tensor& images);

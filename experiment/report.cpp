@@ -154,14 +154,17 @@ std::string markdown_report(const ExperimentConfig& c, const std::vector<RunResu
   return md;
 }
 
+// An empty cell for a value a method does not have.
+static std::string csv_optional(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : ""; }
+
 std::string csv_report(const std::vector<RunResult>& results) {
   std::string csv =
-      "id,dataset,method,normal_class,epochs,seed,n_train,n_test_normal,n_test_anomaly,auroc,auprc,threshold,"
-      "precision,recall,f1,train_seconds,score_seconds,train_images_per_s,peak_tensor_mb,peak_rss_mb\n";
+      "id,dataset,method,normal_class,epochs,seed,n_train,n_test_normal,n_test_anomaly,auroc,auprc,auroc_pixel,auroc_feature,"
+      "threshold,precision,recall,f1,train_seconds,score_seconds,train_images_per_s,peak_tensor_mb,peak_rss_mb\n";
   for (const RunResult& r : results)
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.3f},{:.1f},{:.1f},{:.1f}\n",
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.3f},{:.1f},{:.1f},{:.1f}\n",
                        r.spec.id, r.dataset, r.method, r.spec.normal_class, r.spec.epochs, r.spec.seed, r.n_train,
-                       r.n_test_normal, r.n_test_anomaly, r.auroc, r.auprc, r.threshold, r.precision, r.recall, r.f1,
+                       r.n_test_normal, r.n_test_anomaly, r.auroc, r.auprc, csv_optional(r.auroc_pixel), csv_optional(r.auroc_feature), r.threshold, r.precision, r.recall, r.f1,
                        r.train_seconds, r.score_seconds, r.train_images_per_s, r.peak_tensor_mb, r.peak_rss_mb);
   return csv;
 }

@@ -1,6 +1,7 @@
 #include "experiment/runner.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -28,6 +29,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+constexpr double kCheckpointSeconds = 30;
+
+// runs/<id>/scores.csv: one row per training and test image, so that a score can be
+// studied or re-weighted without retraining (label 1 = anomaly; training images are
+// all normal). `pixel` and `feature` are f-AnoGAN's two terms of Eq. 4.3.
+void write_scores(const std::string& path, const RunData& data, const Tensor& train_scores, const Tensor& test_scores,
+                  const std::array<Tensor, 2>& pixel = {}, const std::array<Tensor, 2>& feature = {}) {
+  const bool terms = pixel[0].defined();
+  std::string csv = terms ? "split,label,score,pixel,feature\n" : "split,label,score\n";
+  csv.reserve(static_cast<size_t>(train_scores.numel() + test_scores.numel()) * (terms ? 48 : 24));
+  for (int s = 0; s < 2; ++s) {
+    const std::vector<float> score = (s ? test_scores : train_scores).to_vector();
+    std::vector<float> px, ft;
+    if (terms) px = pixel[s].to_vector(), ft = feature[s].to_vector();
+    for (size_t i = 0; i < score.size(); ++i) {
+      const int label = s ? data.test_labels[i] : 0;
+      csv += terms ? fmt::format("{},{},{:.7g},{:.7g},{:.7g}\n", s ? "test" : "train", label, score[i], px[i], ft[i])
+                   : fmt::format("{},{},{:.7g}\n", s ? "test" : "train", label, score[i]);
+    }
+  }
+  io::write_file_atomically(path, csv);
+}
 
 double peak_rss_mb() {
   rusage usage{};
@@ -262,6 +285,7 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
     const auto& o = model.options();
     const double total = static_cast<double>(o.epochs + o.encoder_epochs);
     const double done_before = static_cast<double>(model.gan_epochs_done() + model.encoder_epochs_done());
+    auto last_checkpoint = Clock::now();
     model.fit(data.train, [&](const detectors::FanoganProgress& p) {
       const bool gan = p.phase == detectors::FanoganProgress::Phase::Gan;
       const double epochs_done = (gan ? 0 : o.epochs) + p.epoch + (p.epoch_done ? 1.0 : double(p.batch) / double(p.batches));
@@ -270,16 +294,31 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
                             p.batches, p.critic_loss, p.generator_loss)
               : fmt::format("encoder epoch {}/{} batch {}/{} loss {:.4f}", p.epoch + 1, p.epochs, p.batch,
                             p.batches, p.encoder_loss);
-      if (p.epoch_done) model.save_checkpoint(checkpoint);
       if (progress) progress(status, (epochs_done - done_before) / std::max(1.0, total - done_before), p.epoch_done);
-      if (p.epoch_done && should_stop && should_stop()) throw StopRequested("stopped after an epoch, checkpoint saved");
+      if (!p.epoch_done) return;
+      // A checkpoint (~30 MB for mlp) after every epoch would cost more than a short
+      // epoch itself (USPS: 0.1 s), so one is written every kCheckpointSeconds and
+      // always before stopping; resuming from any epoch gives the same model.
+      const bool stop = should_stop && should_stop();
+      if (stop || seconds_since(last_checkpoint) >= kCheckpointSeconds) {
+        model.save_checkpoint(checkpoint);
+        last_checkpoint = Clock::now();
+      }
+      if (stop) throw StopRequested("stopped after an epoch, checkpoint saved");
     });
     r.train_seconds = model.gan_seconds() + model.encoder_seconds();
     r.train_images_per_s = r.train_seconds > 0 ? static_cast<double>(r.n_train) * total / r.train_seconds : 0;
     const auto start = Clock::now();
-    train_scores = model.score(data.train);
-    test_scores = model.score(data.test);
+    const auto train_terms = model.score_terms(data.train);
+    const auto test_terms = model.score_terms(data.test);
+    const Tensor kappa = Tensor::scalar(o.kappa);
+    train_scores = add(train_terms.pixel, mul(train_terms.feature, kappa));  // Eq. 4.3
+    test_scores = add(test_terms.pixel, mul(test_terms.feature, kappa));
     r.score_seconds = seconds_since(start);
+    r.auroc_pixel = detectors::auroc(detectors::score_span(test_terms.pixel), data.test_labels);
+    r.auroc_feature = detectors::auroc(detectors::score_span(test_terms.feature), data.test_labels);
+    write_scores((dir / "scores.csv").string(), data, train_scores, test_scores, {train_terms.pixel, test_terms.pixel},
+                 {train_terms.feature, test_terms.feature});
     if (c.anomaly_maps > 0) {
       write_anomaly_map(model, data, c.anomaly_maps, (dir / "anomaly_map.png").string());
       r.anomaly_map = (fs::path("runs") / run.id / "anomaly_map.png").string();
@@ -297,6 +336,7 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
     train_scores = detector->training_scores(train);
     test_scores = detector->score(test);
     r.score_seconds = seconds_since(start);
+    write_scores((dir / "scores.csv").string(), data, train_scores, test_scores);
   }
 
   const std::span<const float> scores = detectors::score_span(test_scores);
@@ -325,6 +365,8 @@ Json RunResult::to_json() const {
               {"n_test_anomaly", n_test_anomaly},
               {"auroc", auroc},
               {"auprc", auprc},
+              {"auroc_pixel", std::isfinite(auroc_pixel) ? Json(auroc_pixel) : Json()},
+              {"auroc_feature", std::isfinite(auroc_feature) ? Json(auroc_feature) : Json()},
               {"threshold", std::isfinite(threshold) ? Json(threshold) : Json(fmt::format("{}", threshold))},
               {"precision", precision},
               {"recall", recall},
@@ -354,6 +396,9 @@ RunResult RunResult::from_json(const Json& j, const std::string& origin) {
     r.n_test_anomaly = j.at("n_test_anomaly");
     r.auroc = j.at("auroc");
     r.auprc = j.at("auprc");
+    // Absent from results written before they were recorded; null for other methods.
+    for (auto [key, field] : {std::pair{"auroc_pixel", &r.auroc_pixel}, std::pair{"auroc_feature", &r.auroc_feature}})
+      if (j.contains(key) && j.at(key).is_number()) *field = j.at(key);
     // A non-finite threshold (an infinite training score) is written as a string.
     const Json& t = j.at("threshold");
     r.threshold = t.is_string() ? std::stod(t.get<std::string>()) : t.get<double>();

@@ -2,6 +2,7 @@
 // (resuming from a checkpoint if one is there), score, and measure.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -39,6 +40,8 @@ struct RunResult {
   std::string dataset, method;
   int64_t n_train = 0, n_test_normal = 0, n_test_anomaly = 0;
   double auroc = 0, auprc = 0;
+  // f-AnoGAN: the AUROC of each term of Eq. 4.3 alone (NaN for other methods).
+  double auroc_pixel = std::nan(""), auroc_feature = std::nan("");
   double threshold = 0;  // the threshold_percentile-th percentile of training scores
   double precision = 0, recall = 0, f1 = 0;
   double train_seconds = 0, score_seconds = 0;
@@ -63,7 +66,7 @@ struct StopRequested : std::runtime_error {
 };
 
 // Executes one run with its files under `out_dir`/runs/<id>/ (checkpoint.h5 while
-// training, anomaly_map.png). Returns the result without writing it.
+// training, anomaly_map.png, scores.csv). Returns the result without writing it.
 RunResult execute_run(const ExperimentConfig& config, const RunSpec& run, const RunData& data,
                       const std::string& out_dir, const RunProgress& progress,
                       const std::function<bool()>& should_stop);

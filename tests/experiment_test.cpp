@@ -2,6 +2,7 @@
 // small grid on real MNIST that is interrupted and resumed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -185,6 +186,26 @@ TEST(ExperimentGrid, RunsStopsAndResumesOnRealMnist) {
                         "runs/mnist/gan/class1/e2/seed0/anomaly_map.png"})
     EXPECT_TRUE(fs::exists(root / "straight" / f)) << f;
   EXPECT_FALSE(fs::exists(root / "straight/runs/mnist/gan/class1/e2/seed0/checkpoint.h5"));
+  // Both terms of Eq. 4.3 are scored alone too, and every image's scores are written.
+  for (double a : {straight.results[0].auroc_pixel, straight.results[0].auroc_feature}) {
+    EXPECT_GE(a, 0.0);  // two epochs on 96 images: any value, but a real one
+    EXPECT_LE(a, 1.0);
+  }
+  EXPECT_TRUE(std::isnan(straight.results[1].auroc_pixel));
+  const auto read_lines = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+  };
+  const auto gan_scores = read_lines(root / "straight/runs/mnist/gan/class1/e2/seed0/scores.csv");
+  ASSERT_EQ(gan_scores.size(), 1u + 96 + 400);
+  EXPECT_EQ(gan_scores[0], "split,label,score,pixel,feature");
+  EXPECT_EQ(gan_scores[1].rfind("train,0,", 0), 0u) << gan_scores[1];
+  EXPECT_EQ(gan_scores[97].rfind("test,", 0), 0u) << gan_scores[97];
+  EXPECT_EQ(read_lines(root / "straight/runs/mnist/knn/class1/e2/seed0/scores.csv")[0], "split,label,score");
+  const RunResult back = RunResult::from_json(straight.results[0].to_json(), "r.json");
+  EXPECT_EQ(back.auroc_pixel, straight.results[0].auroc_pixel);
   // Run again: everything is finished, nothing runs.
   EXPECT_EQ(run_grid(c, {(root / "straight").string(), data, 0, "", log}).ran_now, 0u);
 

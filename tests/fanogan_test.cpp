@@ -133,6 +133,8 @@ TEST(Fanogan, ScoreIsEquation43PerImage) {
   model.gan_step(x, true);
   const std::vector<float> scores = model.score(x, 2).to_vector();  // batches of 2 and 1
   ASSERT_EQ(scores.size(), 3u);
+  const Fanogan::ScoreTerms terms = model.score_terms(x, 2);
+  const std::vector<float> pixels = terms.pixel.to_vector(), features = terms.feature.to_vector();
   NoGradGuard no_grad;
   const Tensor recon = model.reconstruct(x);
   for (int64_t i = 0; i < 3; ++i) {
@@ -140,6 +142,8 @@ TEST(Fanogan, ScoreIsEquation43PerImage) {
     const float pixel = mse_loss(ri, xi).item();
     const float feature = mse_loss(model.nets().critic->features(ri), model.nets().critic->features(xi)).item();
     EXPECT_NEAR(scores[static_cast<size_t>(i)], pixel + 0.5f * feature, 1e-5f * (1 + pixel + feature));
+    EXPECT_NEAR(pixels[static_cast<size_t>(i)], pixel, 1e-5f * (1 + pixel));
+    EXPECT_NEAR(features[static_cast<size_t>(i)], feature, 1e-5f * (1 + feature));
   }
   const std::vector<float> map = model.anomaly_map(x).to_vector();
   const std::vector<float> xs = x.to_vector(), rs = recon.to_vector();
