@@ -64,10 +64,12 @@ weights::NamedTensors prefixed(const std::string& prefix, const Module& m) {
 Fanogan::Fanogan(const FanoganOptions& options) : opt_(options), gen_(options.seed ^ 0x6a09e667f3bcc908ULL) {
   if (opt_.encoder_epochs < 0) opt_.encoder_epochs = opt_.epochs;
   if (opt_.epochs < 0 || opt_.batch < 2 || opt_.n_critic < 1 || !(opt_.lr > 0) || !(opt_.kappa >= 0) ||
-      !(opt_.gp_lambda >= 0))
+      !(opt_.score_kappa >= 0 || opt_.score_kappa == -1) || !(opt_.gp_lambda >= 0))
     throw Error(fmt::format("f-AnoGAN: bad options (epochs {}, batch {}, n_critic {}, lr {}, kappa {}, "
-                            "gp_lambda {}): need epochs ≥ 0, batch ≥ 2, n_critic ≥ 1, lr > 0, κ ≥ 0, λ ≥ 0",
-                            opt_.epochs, opt_.batch, opt_.n_critic, opt_.lr, opt_.kappa, opt_.gp_lambda));
+                            "score_kappa {}, gp_lambda {}): need epochs ≥ 0, batch ≥ 2, n_critic ≥ 1, lr > 0, "
+                            "κ ≥ 0, score κ ≥ 0 or −1, λ ≥ 0",
+                            opt_.epochs, opt_.batch, opt_.n_critic, opt_.lr, opt_.kappa, opt_.score_kappa,
+                            opt_.gp_lambda));
   manual_seed(opt_.seed);  // the layers initialise from the default generator
   nets_ = make_fanogan_nets(opt_.shape);
   opt_g_ = std::make_unique<Adam>(nets_.generator->parameters(), adam_options(opt_));
@@ -238,7 +240,7 @@ Fanogan::ScoreTerms Fanogan::score_terms(const Tensor& images, int64_t batch) {
 Tensor Fanogan::score(const Tensor& images, int64_t batch) {
   const ScoreTerms t = score_terms(images, batch);
   NoGradGuard no_grad;
-  return add(t.pixel, mul(t.feature, Tensor::scalar(opt_.kappa)));  // Eq. 4.3
+  return add(t.pixel, mul(t.feature, Tensor::scalar(opt_.score_weight())));  // Eq. 4.3
 }
 
 Tensor Fanogan::anomaly_map(const Tensor& images) {

@@ -33,7 +33,9 @@ struct FanoganOptions {
   float gp_lambda = 10.0f;  // λ
   float lr = 1e-4f;         // Adam, for all three networks
   float beta1 = 0.5f, beta2 = 0.999f;
-  float kappa = 1.0f;       // κ, weight of the feature residual
+  float kappa = 1.0f;       // κ, weight of the feature residual in the encoder's loss
+  float score_kappa = -1;   // κ in the score, Eq. 4.3; −1 = the same as `kappa`
+  float score_weight() const { return score_kappa < 0 ? kappa : score_kappa; }
   uint64_t seed = 0;        // initialisation, shuffling, z and α
 };
 
@@ -76,7 +78,7 @@ class Fanogan {
   Tensor generator_loss(const Tensor& z);
   Tensor encoder_loss(const Tensor& real);
 
-  // Eq. 4.3 per image, in batches of `batch`: pixel + κ · feature.
+  // Eq. 4.3 per image, in batches of `batch`: pixel + κ · feature (κ = score_weight()).
   Tensor score(const Tensor& images, int64_t batch = 256);
   // The two terms of Eq. 4.3 per image, unweighted: the mean squared pixel residual
   // and the mean squared feature residual (to study or re-weight the score).

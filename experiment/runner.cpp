@@ -185,6 +185,9 @@ detectors::FanoganOptions fanogan_options(const MethodConfig& m, int64_t epochs,
   o.beta1 = static_cast<float>(p.num("beta1", 0.5));
   o.beta2 = static_cast<float>(p.num("beta2", 0.999));
   o.kappa = static_cast<float>(p.num("kappa", 1));
+  o.score_kappa = static_cast<float>(p.num("score_kappa", -1));  // −1: as kappa
+  if (!(o.score_kappa >= 0 || o.score_kappa == -1))
+    throw Error(fmt::format("method {}: score_kappa={} must be ≥ 0 (or −1: the same as kappa)", m.name, o.score_kappa));
   o.seed = seed;
   p.check_all_known();
   return o;
@@ -311,7 +314,7 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
     const auto start = Clock::now();
     const auto train_terms = model.score_terms(data.train);
     const auto test_terms = model.score_terms(data.test);
-    const Tensor kappa = Tensor::scalar(o.kappa);
+    const Tensor kappa = Tensor::scalar(o.score_weight());
     train_scores = add(train_terms.pixel, mul(train_terms.feature, kappa));  // Eq. 4.3
     test_scores = add(test_terms.pixel, mul(test_terms.feature, kappa));
     r.score_seconds = seconds_since(start);

@@ -31,26 +31,26 @@ bool write_all(int fd, std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {
+void replace_file_atomically(const std::string& path, const std::function<void(const std::string& tmp)>& fill) {
+  // pid and a process-wide counter: concurrent writers never share a temporary.
   static std::atomic<uint64_t> counter{0};
   const fs::path target(path);
   const std::string tmp = (target.parent_path() / fmt::format(".adx-tmp-{}-{}-{}", ::getpid(), counter++,
                                                               target.filename().string())).string();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) throw IoError(fmt::format("{}: cannot write ({})", path, errno_text()));
-  const bool written = write_all(fd, bytes) && ::fsync(fd) == 0;
-  const std::string why = written ? "" : errno_text();
-  const bool closed = ::close(fd) == 0;  // NFS and friends report write errors here
-  std::error_code ec;
-  if (!written || !closed) {
-    fs::remove(tmp, ec);
-    throw IoError(fmt::format("{}: cannot write ({})", path, written ? errno_text() : why));
-  }
-  fs::rename(tmp, target, ec);
-  if (ec) {
+  try {
+    fill(tmp);
+    const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+    const bool synced = fd >= 0 && ::fsync(fd) == 0;
+    const std::string why = synced ? "" : errno_text();
+    if (fd >= 0) ::close(fd);
+    if (!synced) throw IoError(fmt::format("{}: cannot write ({})", path, why));
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    if (ec) throw IoError(fmt::format("{}: cannot rename {} over it ({})", path, tmp, ec.message()));
+  } catch (...) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    throw IoError(fmt::format("{}: cannot rename {} over it ({})", path, tmp, ec.message()));
+    throw;
   }
   // Make the rename itself durable: sync the folder's entry.
   const std::string folder = target.parent_path().empty() ? "." : target.parent_path().string();
@@ -59,6 +59,17 @@ void write_file_atomically(const std::string& path, std::span<const uint8_t> byt
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+void write_file_atomically(const std::string& path, std::span<const uint8_t> bytes) {
+  replace_file_atomically(path, [&](const std::string& tmp) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) throw IoError(fmt::format("{}: cannot write ({})", path, errno_text()));
+    const bool written = write_all(fd, bytes);
+    const std::string why = written ? "" : errno_text();
+    const bool closed = ::close(fd) == 0;  // NFS and friends report write errors here
+    if (!written || !closed) throw IoError(fmt::format("{}: cannot write ({})", path, written ? errno_text() : why));
+  });
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

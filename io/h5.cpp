@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "io/atomic_file.h"
 #include "io/error.h"
 
 namespace adx::io::h5 {
@@ -294,34 +295,11 @@ void File::close() {
 }
 
 void write_atomically(const std::string& path, const std::function<void(File&)>& write) {
-  const std::filesystem::path target(path);
-  // pid and a process-wide counter: concurrent writers never share a temporary.
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = (target.parent_path() / fmt::format(".adx-tmp-{}-{}-{}", ::getpid(), counter++,
-                                                              target.filename().string())).string();
-  try {
+  replace_file_atomically(path, [&](const std::string& tmp) {
     File file = File::create(tmp);
     write(file);
     file.close();
-    const int fd = ::open(tmp.c_str(), O_RDONLY);
-    const bool synced = fd >= 0 && ::fsync(fd) == 0;
-    if (fd >= 0) ::close(fd);
-    if (!synced) throw IoError(tmp + ": fsync failed");
-    std::error_code ec;
-    std::filesystem::rename(tmp, target, ec);
-    if (ec) throw IoError(fmt::format("{}: cannot rename {} over it ({})", path, tmp, ec.message()));
-    // Make the rename itself durable: sync the folder's entry.
-    const std::string folder = target.parent_path().empty() ? "." : target.parent_path().string();
-    const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-    if (dir >= 0) {
-      ::fsync(dir);
-      ::close(dir);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace adx::io::h5

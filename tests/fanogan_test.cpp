@@ -135,6 +135,15 @@ TEST(Fanogan, ScoreIsEquation43PerImage) {
   ASSERT_EQ(scores.size(), 3u);
   const Fanogan::ScoreTerms terms = model.score_terms(x, 2);
   const std::vector<float> pixels = terms.pixel.to_vector(), features = terms.feature.to_vector();
+  // score_kappa re-weights the score only.
+  o.score_kappa = 2.0f;
+  Fanogan reweighted(o);
+  reweighted.gan_step(x, true);
+  const std::vector<float> rescored = reweighted.score(x).to_vector();
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(rescored[i], pixels[i] + 2.0f * features[i], 1e-5f * (1 + pixels[i] + features[i]));
+  o.score_kappa = -0.5f;
+  EXPECT_THROW(Fanogan{o}, Error);
   NoGradGuard no_grad;
   const Tensor recon = model.reconstruct(x);
   for (int64_t i = 0; i < 3; ++i) {
