@@ -237,11 +237,14 @@ Fanogan::ScoreTerms Fanogan::score_terms(const Tensor& images, int64_t batch) {
   return terms;
 }
 
-Tensor Fanogan::score(const Tensor& images, int64_t batch) {
-  const ScoreTerms t = score_terms(images, batch);
+Tensor Fanogan::combine(const ScoreTerms& terms) const {
   NoGradGuard no_grad;
-  return add(t.pixel, mul(t.feature, Tensor::scalar(opt_.score_weight())));  // Eq. 4.3
+  const float kappa = opt_.score_weight();
+  if (kappa == 0) return terms.pixel.clone();
+  return add(terms.pixel, mul(terms.feature, Tensor::scalar(kappa)));  // Eq. 4.3
 }
+
+Tensor Fanogan::score(const Tensor& images, int64_t batch) { return combine(score_terms(images, batch)); }
 
 Tensor Fanogan::anomaly_map(const Tensor& images) {
   NoGradGuard no_grad;

@@ -86,6 +86,9 @@ class Fanogan {
     Tensor pixel, feature;  // (N)
   };
   ScoreTerms score_terms(const Tensor& images, int64_t batch = 256);
+  // Eq. 4.3 from its terms: pixel + κ · feature. With κ = 0 the score is the pixel
+  // term alone, even where the feature term overflowed (0 · ∞ would be NaN).
+  Tensor combine(const ScoreTerms& terms) const;
   // G(E(x)) and the anomaly map |x − G(E(x))|, (N, C, H, W).
   Tensor reconstruct(const Tensor& images, int64_t batch = 256);
   Tensor anomaly_map(const Tensor& images);

@@ -157,15 +157,26 @@ std::string markdown_report(const ExperimentConfig& c, const std::vector<RunResu
 // An empty cell for a value a method does not have.
 static std::string csv_optional(double v) { return std::isfinite(v) ? fmt::format("{:.6f}", v) : ""; }
 
+// A text field as RFC 4180 has it: quoted when it holds a comma, a quote or a line
+// break (method names are free text: "f-AnoGAN mlp, pixel score"), quotes doubled.
+static std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 std::string csv_report(const std::vector<RunResult>& results) {
   std::string csv =
-      "id,dataset,method,normal_class,epochs,seed,n_train,n_test_normal,n_test_anomaly,auroc,auprc,auroc_pixel,auroc_feature,"
-      "threshold,precision,recall,f1,train_seconds,score_seconds,train_images_per_s,peak_tensor_mb,peak_rss_mb\n";
+      "id,dataset,method,normal_class,epochs,seed,n_train,n_test_normal,n_test_anomaly,auroc,auprc,auroc_pixel,"
+      "auroc_feature,threshold,precision,recall,f1,train_seconds,score_seconds,train_images_per_s,peak_tensor_mb,peak_rss_mb\n";
   for (const RunResult& r : results)
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.3f},{:.1f},{:.1f},{:.1f}\n",
-                       r.spec.id, r.dataset, r.method, r.spec.normal_class, r.spec.epochs, r.spec.seed, r.n_train,
-                       r.n_test_normal, r.n_test_anomaly, r.auroc, r.auprc, csv_optional(r.auroc_pixel), csv_optional(r.auroc_feature), r.threshold, r.precision, r.recall, r.f1,
-                       r.train_seconds, r.score_seconds, r.train_images_per_s, r.peak_tensor_mb, r.peak_rss_mb);
+    csv += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{:.6f},{:.6f},{},{},{:.6g},{:.6f},{:.6f},{:.6f},{:.3f},{:.3f},{:.1f},{:.1f},{:.1f}\n",
+        csv_field(r.spec.id), csv_field(r.dataset), csv_field(r.method), r.spec.normal_class, r.spec.epochs,
+        r.spec.seed, r.n_train, r.n_test_normal, r.n_test_anomaly, r.auroc, r.auprc, csv_optional(r.auroc_pixel),
+        csv_optional(r.auroc_feature), r.threshold, r.precision, r.recall, r.f1, r.train_seconds, r.score_seconds,
+        r.train_images_per_s, r.peak_tensor_mb, r.peak_rss_mb);
   return csv;
 }
 

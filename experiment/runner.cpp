@@ -45,8 +45,9 @@ void write_scores(const std::string& path, const RunData& data, const Tensor& tr
     if (terms) px = pixel[s].to_vector(), ft = feature[s].to_vector();
     for (size_t i = 0; i < score.size(); ++i) {
       const int label = s ? data.test_labels[i] : 0;
-      csv += terms ? fmt::format("{},{},{:.7g},{:.7g},{:.7g}\n", s ? "test" : "train", label, score[i], px[i], ft[i])
-                   : fmt::format("{},{},{:.7g}\n", s ? "test" : "train", label, score[i]);
+      // {} is the shortest text that reads back as the same float.
+      csv += terms ? fmt::format("{},{},{},{},{}\n", s ? "test" : "train", label, score[i], px[i], ft[i])
+                   : fmt::format("{},{},{}\n", s ? "test" : "train", label, score[i]);
     }
   }
   io::write_file_atomically(path, csv);
@@ -314,9 +315,8 @@ RunResult execute_run(const ExperimentConfig& c, const RunSpec& run, const RunDa
     const auto start = Clock::now();
     const auto train_terms = model.score_terms(data.train);
     const auto test_terms = model.score_terms(data.test);
-    const Tensor kappa = Tensor::scalar(o.score_weight());
-    train_scores = add(train_terms.pixel, mul(train_terms.feature, kappa));  // Eq. 4.3
-    test_scores = add(test_terms.pixel, mul(test_terms.feature, kappa));
+    train_scores = model.combine(train_terms);  // Eq. 4.3
+    test_scores = model.combine(test_terms);
     r.score_seconds = seconds_since(start);
     r.auroc_pixel = detectors::auroc(detectors::score_span(test_terms.pixel), data.test_labels);
     r.auroc_feature = detectors::auroc(detectors::score_span(test_terms.feature), data.test_labels);

@@ -1,8 +1,9 @@
 // Writing a whole file atomically: a temporary file next to `path` is filled, fsync'ed
 // and renamed over it, so readers see either the old file or the complete new one, never
 // a prefix (a run killed mid-write, a full disk). The process id and a counter keep
-// concurrent writers apart. Failures throw an IoError naming `path`; no temporary file
-// is left behind. io::h5::write_atomically builds HDF5 files on the same function.
+// concurrent writers apart. Failures throw an IoError naming `path` (or, from inside
+// `fill`, the temporary); no temporary file is left behind. io::h5::write_atomically
+// builds HDF5 files on the same function.
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,10 @@
 #include "io/h5.h"
 
-#include <atomic>
 #include <cmath>
-#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <new>
 #include <stdexcept>
-#include <unistd.h>
 
 #include "io/atomic_file.h"
 #include "io/error.h"

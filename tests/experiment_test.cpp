@@ -145,6 +145,11 @@ TEST(ExperimentReport, MeanOverClassesThenMeanAndStdOverSeeds) {
   EXPECT_NE(md.find("| gan | mnist | 2 | 2 | 10.00 | – |"), std::string::npos) << md;  // the per-seed table
   const std::string csv = csv_report(results);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
+  // A method name with a comma or a quote is one quoted CSV field.
+  RunResult named = results[0];
+  named.method = "f-AnoGAN mlp, \"pixel\" score";
+  const std::string row = csv_report({named}).substr(csv.find('\n') + 1);
+  EXPECT_NE(row.find(",\"f-AnoGAN mlp, \"\"pixel\"\" score\","), std::string::npos) << row;
   // A result survives the round trip through JSON.
   const RunResult back = RunResult::from_json(results[1].to_json(), "r.json");
   EXPECT_EQ(back.auroc, 0.9);
@@ -203,9 +208,16 @@ TEST(ExperimentGrid, RunsStopsAndResumesOnRealMnist) {
   EXPECT_EQ(gan_scores[0], "split,label,score,pixel,feature");
   EXPECT_EQ(gan_scores[1].rfind("train,0,", 0), 0u) << gan_scores[1];
   EXPECT_EQ(gan_scores[97].rfind("test,", 0), 0u) << gan_scores[97];
-  EXPECT_EQ(read_lines(root / "straight/runs/mnist/knn/class1/e2/seed0/scores.csv")[0], "split,label,score");
-  const RunResult back = RunResult::from_json(straight.results[0].to_json(), "r.json");
+  const auto knn_scores = read_lines(root / "straight/runs/mnist/knn/class1/seed0/scores.csv");
+  ASSERT_EQ(knn_scores.size(), 1u + 96 + 400);
+  EXPECT_EQ(knn_scores[0], "split,label,score");
+  const RunResult back = RunResult::from_json(Json::parse(straight.results[0].to_json().dump()), "r.json");
   EXPECT_EQ(back.auroc_pixel, straight.results[0].auroc_pixel);
+  // kNN has no such terms: null in JSON, NaN again when read back, empty in the CSV.
+  const Json knn = straight.results[1].to_json();
+  EXPECT_TRUE(knn.at("auroc_pixel").is_null());
+  EXPECT_TRUE(std::isnan(RunResult::from_json(Json::parse(knn.dump()), "r.json").auroc_pixel));
+  EXPECT_NE(csv_report({straight.results[1]}).find(",,"), std::string::npos);
   // Run again: everything is finished, nothing runs.
   EXPECT_EQ(run_grid(c, {(root / "straight").string(), data, 0, "", log}).ran_now, 0u);
 

@@ -142,6 +142,12 @@ TEST(Fanogan, ScoreIsEquation43PerImage) {
   const std::vector<float> rescored = reweighted.score(x).to_vector();
   for (size_t i = 0; i < 3; ++i)
     EXPECT_NEAR(rescored[i], pixels[i] + 2.0f * features[i], 1e-5f * (1 + pixels[i] + features[i]));
+  // κ = 0 is the pixel term alone, even where the feature term overflowed.
+  o.score_kappa = 0.0f;
+  Fanogan pixel_only(o);
+  const Fanogan::ScoreTerms overflowed{Tensor::from_data({2}, {1.0f, 2.0f}),
+                                       Tensor::from_data({2}, {INFINITY, 3.0f})};
+  EXPECT_EQ(pixel_only.combine(overflowed).to_vector(), (std::vector<float>{1.0f, 2.0f}));
   o.score_kappa = -0.5f;
   EXPECT_THROW(Fanogan{o}, Error);
   NoGradGuard no_grad;

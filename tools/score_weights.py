@@ -67,6 +67,7 @@ def main():
     with open(results) as f:
         runs = json.load(f)["runs"]
 
+    label = lambda k: "feature only" if math.isinf(k) else f"κ={k:g}"
     # (dataset, method, epochs, seed) -> {class: {kappa: auroc}}
     table = defaultdict(dict)
     for run in runs:
@@ -80,13 +81,19 @@ def main():
         pixel, feature, labels = terms
         row = {}
         for k in args.kappas:
-            s = feature if math.isinf(k) else [p + k * q for p, q in zip(pixel, feature)]
+            if math.isinf(k):
+                s = feature
+            elif k == 0:
+                s = pixel  # not p + 0·q: an overflowed feature term would make it NaN
+            else:
+                s = [p + k * q for p, q in zip(pixel, feature)]
+            if any(math.isnan(v) for v in s):
+                sys.exit(f"{path}: NaN scores with {label(k)}")
             row[k] = auroc(s, labels)
         table[(run["dataset"], run["method"], run["epochs"], run["seed"])][run["normal_class"]] = row
 
     if not table:
         sys.exit(f"{args.out}: no f-AnoGAN run with a scores.csv")
-    label = lambda k: "feature only" if math.isinf(k) else f"κ={k:g}"
     for key, classes in sorted(table.items()):
         ks = sorted(classes)
         print(f"\n{key[0]} · {key[1]} · {key[2]} epochs · seed {key[3]} · AUROC % per normal class\n")
