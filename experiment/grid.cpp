@@ -104,7 +104,7 @@ GridSummary run_grid(const ExperimentConfig& config, const GridOptions& o) {
 
   DataCache data(o.data_dir);
   bool stopped = false;
-  for (size_t i = 0; i < grid.size() && !stopped; ++i) {
+  for (size_t i = 0; i < grid.size() && !stopped && !o.report_only; ++i) {
     if (finished.count(i)) continue;
     if (summary.ran_now > 0 && out_of_time()) {  // every invocation makes some progress
       fmt::print(o.log, "stopping: --max-minutes {} reached; run the same command again to continue\n", o.max_minutes);

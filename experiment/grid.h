@@ -20,6 +20,7 @@ struct GridOptions {
                            // an invocation always finishes at least one epoch first
   std::string command;     // shown in results.md as how to reproduce the results
   std::FILE* log = stderr; // progress lines
+  bool report_only = false;  // write the reports from the finished runs; run nothing
 };
 
 struct GridSummary {

@@ -28,6 +28,7 @@ struct ExperimentArgs {
   int threads = 0;
   double max_minutes = 0;
   bool list = false;
+  bool report = false;
 };
 
 // The command line as a shell would need it typed: arguments with characters a shell
@@ -59,6 +60,7 @@ void run(const ExperimentArgs& a, const std::string& command) {
     return;
   }
   GridOptions options{out, a.data.empty() ? io::data_dir() : a.data, a.max_minutes, command};
+  options.report_only = a.report;
   const GridSummary summary = run_grid(config, options);
 
   // The summary table on stdout, and where everything is.
@@ -89,7 +91,13 @@ void add_experiment_command(CLI::App& app, int argc, char** argv) {
                   "stop cleanly after this many minutes (at an epoch's end); run again to continue")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--list", args->list, "list the grid's runs and which are finished, then exit");
-  const std::string command = quoted_command(argc, argv);
+  cmd->add_flag("--report", args->report,
+                "write results.{md,json,csv} and the ROC curves from the finished runs only; run nothing");
+  // results.md shows the command that reproduces the results: without --report.
+  std::vector<char*> reproduce;
+  for (int i = 0; i < argc; ++i)
+    if (std::string(argv[i]) != "--report") reproduce.push_back(argv[i]);
+  const std::string command = quoted_command(static_cast<int>(reproduce.size()), reproduce.data());
   cmd->callback([args, command] { run(*args, command); });
 }
 
