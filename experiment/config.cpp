@@ -238,7 +238,6 @@ std::string path_name(const std::string& name) {
 }
 
 std::vector<RunSpec> expand_grid(const ExperimentConfig& c) {
-  const auto safe = path_name;
   std::vector<RunSpec> runs;
   for (size_t d = 0; d < c.datasets.size(); ++d)
     for (size_t m = 0; m < c.methods.size(); ++m) {
@@ -247,8 +246,8 @@ std::vector<RunSpec> expand_grid(const ExperimentConfig& c) {
         for (uint64_t s : c.seeds)
           for (int k : c.classes) {
             RunSpec r{d, m, k, e, s, ""};
-            r.id = fmt::format("{}/{}/class{}/{}seed{}", safe(c.datasets[d].name), safe(c.methods[m].name), k,
-                               e ? fmt::format("e{}/", e) : "", s);
+            r.id = fmt::format("{}/{}/class{}/{}seed{}", path_name(c.datasets[d].name),
+                               path_name(c.methods[m].name), k, e ? fmt::format("e{}/", e) : "", s);
             runs.push_back(r);
           }
     }
