@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <fmt/format.h>
+#include <type_traits>
 #include <vector>
 
 #include "engine/cpu/parallel.h"
@@ -52,20 +53,23 @@ void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
   }
   if (all_same) {  // the common case: no index arithmetic
     parallel_blocks(total, [&](int64_t lo, int64_t hi) {
+      // A local copy of f: read through the reference, f's captured constants are
+      // reloaded every element (the stores might alias them) and the loop stays scalar.
+      const std::decay_t<F> fn = f;
       if constexpr (N == 1) {
         const float* __restrict a = src[0];
         float* __restrict out = o;
-        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i]);
+        for (int64_t i = lo; i < hi; ++i) out[i] = fn(a[i]);
       } else if constexpr (N == 2) {
         const float* __restrict a = src[0];
         const float* __restrict b = src[1];
         float* __restrict out = o;
-        for (int64_t i = lo; i < hi; ++i) out[i] = f(a[i], b[i]);
+        for (int64_t i = lo; i < hi; ++i) out[i] = fn(a[i], b[i]);
       } else {
         for (int64_t i = lo; i < hi; ++i) {
           std::array<float, N> v;
           for (size_t k = 0; k < N; ++k) v[k] = src[k][i];
-          o[i] = std::apply(f, v);
+          o[i] = std::apply(fn, v);
         }
       }
     });
@@ -94,6 +98,30 @@ void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
       for (size_t k = 0; k < N; ++k) off[k] += c * strides[k][d];
     }
     float* orow = o + row * inner;
+    if constexpr (N == 2) {
+      // Binary ops along a row: each operand is contiguous there (stride 1) or one value
+      // repeated (stride 0, a bias or a per-row scalar). Spelled out per case so that
+      // each loop vectorises; the general loop below reloads its strides every element.
+      const std::decay_t<F> fn = f;
+      const int64_t sa = strides[0][nd - 1], sb = strides[1][nd - 1];
+      const float* __restrict a = src[0] + off[0];
+      const float* __restrict b = src[1] + off[1];
+      float* __restrict out_row = orow;
+      if (sa == 1 && sb == 1) {
+        for (int64_t j = 0; j < inner; ++j) out_row[j] = fn(a[j], b[j]);
+        return;
+      }
+      if (sa == 1 && sb == 0) {
+        const float bv = b[0];
+        for (int64_t j = 0; j < inner; ++j) out_row[j] = fn(a[j], bv);
+        return;
+      }
+      if (sa == 0 && sb == 1) {
+        const float av = a[0];
+        for (int64_t j = 0; j < inner; ++j) out_row[j] = fn(av, b[j]);
+        return;
+      }
+    }
     for (int64_t j = 0; j < inner; ++j) {
       std::array<float, N> v;
       for (size_t k = 0; k < N; ++k) v[k] = src[k][off[k] + j * strides[k][nd - 1]];

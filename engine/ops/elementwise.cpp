@@ -38,7 +38,9 @@ Tensor map_unary(const Tensor& x, const char* op, F f) {
   cpu::parallel_blocks(x.numel(), [&](int64_t lo, int64_t hi) {
     const float* __restrict src = in;
     float* __restrict dst = o;
-    for (int64_t i = lo; i < hi; ++i) dst[i] = f(src[i]);
+    const F fn = f;  // a local copy: through the reference, a captured constant such as
+                     // leaky ReLU's slope is reloaded every element and the loop stays scalar
+    for (int64_t i = lo; i < hi; ++i) dst[i] = fn(src[i]);
   });
   return out;
 }
@@ -154,7 +156,8 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
     const float* __restrict gg = gd;
     const float* __restrict xx = xd;
     float* __restrict dst = o;
-    for (int64_t i = lo; i < hi; ++i) dst[i] = xx[i] > 0.0f ? gg[i] : slope * gg[i];
+    const float s = slope;  // a local: see map_unary
+    for (int64_t i = lo; i < hi; ++i) dst[i] = xx[i] > 0.0f ? gg[i] : s * gg[i];
   });
   return record(OpKind::LeakyReluBackward, out, {g, x}, [slope](const Tensor& gg, Node& n) {
     return Grads{n.needs_grad(0) ? leaky_relu_backward(gg, n.input(1), slope) : Tensor(), Tensor()};
