@@ -12,7 +12,7 @@ namespace adx {
   X(Add) X(Sub) X(Mul) X(Div) X(Neg) X(PowScalar) X(Exp) X(Log) X(Sqrt) X(Abs)          \
   X(Relu) X(LeakyRelu) X(Elu) X(Sigmoid) X(Tanh) X(Softplus) X(Clamp) X(Where)          \
   X(Sum) X(Expand) X(Reshape) X(Permute) X(Slice) X(SliceBackward) \
-  X(Concat) X(IndexSelect) X(IndexAdd) X(Gather) X(ScatterAdd) X(Matmul)     \
+  X(Concat) X(IndexSelect) X(IndexAdd) X(Gather) X(ScatterAdd) X(Matmul) X(Linear) \
   X(Conv2d) X(Conv2dWeightGrad) X(ConvTranspose2d) X(AvgPool2d) X(AvgPool2dBackward)   \
   X(ChannelWindowSum) X(Upsample) X(UpsampleBackward) X(Clone)          \
   X(BatchNormTrain) X(ChannelAffine) X(LeakyReluBackward)

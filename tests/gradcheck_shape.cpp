@@ -261,6 +261,20 @@ TEST(GradcheckMatmul, Linear) {
   EXPECT_TRUE(gradcheck(no_bias, {uniform({3, 4}, -1, 1, 4), uniform({5, 4}, -1, 1, 5)}));
 }
 
+// linear with a bias is one op (OpKind::Linear); squared, so that its backward's
+// backward is exercised too, as the WGAN-GP penalty does.
+TEST(GradcheckMatmul, LinearSquaredSecondOrder) {
+  Fn f = [](const std::vector<Tensor>& x) {
+    Tensor y = linear(x[0], x[1], x[2]);
+    return mul(y, y);
+  };
+  EXPECT_TRUE(gradgradcheck(f, {uniform({3, 4}, -1, 1, 1), uniform({5, 4}, -1, 1, 2),
+                                uniform({5}, -1, 1, 3)}));
+  // Only the input requires grad: the penalty's ∂critic/∂x̂ path.
+  EXPECT_TRUE(gradgradcheck(f, {uniform({3, 4}, -1, 1, 4), uniform({5, 4}, -1, 1, 5, false),
+                                uniform({5}, -1, 1, 6, false)}));
+}
+
 TEST(GradcheckMatmul, Linear3DInput) {
   Fn with_bias = [](const std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); };
   EXPECT_TRUE(gradcheck(with_bias, {uniform({2, 3, 4}, -1, 1, 1), uniform({2, 4}, -1, 1, 2),

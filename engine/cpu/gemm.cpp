@@ -1,6 +1,7 @@
 #include "engine/cpu/gemm.h"
 
 #include <Eigen/Core>
+#include <omp.h>
 
 namespace adx::cpu {
 namespace {
@@ -18,10 +19,10 @@ void run(const A& op_a, const B& op_b, float alpha, float beta, Map& c) {
   }
 }
 
-}  // namespace
-
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+// Eigen threads its product over set_num_threads's count, or not at all inside a
+// parallel region.
+void gemm_eigen(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   Map cm(c, m, n, Eigen::OuterStride<>(ldc));
   if (k == 0) {
@@ -36,6 +37,39 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
   else if (!ta && tb) run(am, bm.transpose(), alpha, beta, cm);
   else if (ta && !tb) run(am.transpose(), bm, alpha, beta, cm);
   else run(am.transpose(), bm.transpose(), alpha, beta, cm);
+}
+
+}  // namespace
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const int threads = omp_get_max_threads();
+  if (threads == 1 || omp_in_parallel() || m * n * k < (int64_t{1} << 20)) {
+    gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  // One block of C per thread, each a single-threaded Eigen product. Eigen's own
+  // threading shares packed panels between threads and waits on them; for the
+  // batch-64 products of small networks (64 × 512 × 784) that waiting made it
+  // 1.5-2× slower than independent blocks on a busy 2-core machine (docs/performance.md).
+  // Blocks of C's columns for wide products (a batch times a weight), of its rows
+  // otherwise (weight gradients, whose inner dimension is the batch).
+  const bool by_cols = 2 * m < n;
+  const int64_t len = by_cols ? n : m;
+#pragma omp parallel num_threads(threads)
+  {
+    const int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
+    const int64_t lo = len * t / count / 8 * 8;  // multiples of 8: whole SIMD columns
+    const int64_t hi = t + 1 == count ? len : len * (t + 1) / count / 8 * 8;
+    if (lo < hi) {
+      if (by_cols)
+        gemm_eigen(ta, tb, m, hi - lo, k, alpha, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo,
+                   ldc);
+      else
+        gemm_eigen(ta, tb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta,
+                   c + lo * ldc, ldc);
+    }
+  }
 }
 
 }  // namespace adx::cpu

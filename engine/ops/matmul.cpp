@@ -1,5 +1,7 @@
 // Matrix products. matmul carries transpose flags so that its backward needs no
 // materialised transposes: for C = op(A)·op(B) every gradient is again a matmul.
+#include <algorithm>
+
 #include "engine/autograd.h"
 #include "engine/cpu/gemm.h"
 #include "engine/ops.h"
@@ -34,6 +36,29 @@ MatmulDims matmul_dims(const Tensor& a, const Tensor& b, bool ta, bool tb) {
                             ta ? "ᵀ" : "", shape_str(b.shape()), tb ? "ᵀ" : ""));
   if (d.broadcast_b) d.m *= a.size(0);  // fold a's batch into its rows
   return d;
+}
+
+// y = x·Wᵀ + b as one op, for 2-D x. The output starts as b in every row and the GEMM
+// adds x·Wᵀ onto it: no zero-fill before the product and no separate pass (and tensor)
+// for the bias, which the matmul-then-add composition costs. Its backward is again made
+// of ops, so it can be differentiated twice (WGAN-GP).
+Tensor linear_with_bias(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_cpu(x, "linear");
+  check_cpu(weight, "linear");
+  check_cpu(bias, "linear");
+  const int64_t rows = x.size(0), out_features = weight.size(0), in_features = weight.size(1);
+  Tensor out = Tensor::empty({rows, out_features});
+  const float* b = bias.data();
+  float* y = out.data();
+  for (int64_t r = 0; r < rows; ++r) std::copy(b, b + out_features, y + r * out_features);
+  cpu::gemm(false, true, rows, out_features, in_features, 1.0f, x.data(), in_features, weight.data(),
+            in_features, 1.0f, y, out_features);
+  return record(OpKind::Linear, out, {x, weight, bias}, [](const Tensor& g, Node& n) {
+    // dx = g·W, dW = gᵀ·x, db = Σ_rows g.
+    return Grads{n.needs_grad(0) ? matmul(g, n.input(1)) : Tensor(),
+                 n.needs_grad(1) ? matmul(g, n.input(0), true, false) : Tensor(),
+                 n.needs_grad(2) ? sum(g, {0}) : Tensor()};
+  });
 }
 
 }  // namespace
@@ -82,8 +107,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   int64_t rows = 1;  // the product of x's leading dims (not -1: x.size(-1) may be 0)
   for (int64_t i = 0; i + 1 < x.dim(); ++i) rows *= x.size(i);
   Tensor x2 = x.dim() == 2 ? x : reshape(x, {rows, x.size(-1)});
-  Tensor y = matmul(x2, weight, false, true);
-  if (bias.defined()) y = add(y, bias);
+  Tensor y = bias.defined() ? linear_with_bias(x2, weight, bias) : matmul(x2, weight, false, true);
   if (x.dim() == 2) return y;
   Shape shape = x.shape();
   shape.back() = weight.size(0);
