@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <Eigen/Core>
+
 #include "engine/autograd.h"
 #include "engine/cpu/broadcast.h"
 #include "engine/ops.h"
@@ -205,7 +207,17 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor out = map_unary(x, "tanh", [](float v) { return std::tanh(v); });
+  check_cpu(x, "tanh");
+  Tensor out = Tensor::empty(x.shape());
+  const float* in = x.data();
+  float* o = out.data();
+  // Eigen's vectorised tanh (a rational approximation, within 5 ulp of libm's tanhf,
+  // as torch's own vectorised CPU tanh is not libm's either): libm's scalar tanhf
+  // was 2.5 % of an f-AnoGAN encoder step, whose generator ends in a tanh.
+  cpu::parallel_blocks(x.numel(), [&](int64_t lo, int64_t hi) {
+    const Eigen::Map<const Eigen::ArrayXf> src(in + lo, hi - lo);
+    Eigen::Map<Eigen::ArrayXf>(o + lo, hi - lo) = src.tanh();
+  });
   return record(OpKind::Tanh, out, {x}, [](const Tensor& g, Node& n) {
     Tensor y = n.output();
     return Grads{mul(g, sub(Tensor::scalar(1.0f), mul(y, y)))};
