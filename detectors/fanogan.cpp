@@ -5,16 +5,13 @@
 #include <fmt/format.h>
 
 #include "engine/autograd.h"
+#include "engine/clock.h"
 #include "engine/ops.h"
 #include "io/loader.h"
 #include "weights/weights.h"
 
 namespace adx::detectors {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 AdamOptions adam_options(const FanoganOptions& o) {
   return {.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2};

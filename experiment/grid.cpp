@@ -10,15 +10,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "experiment/report.h"
 #include "io/error.h"
 
 namespace adx::experiment {
 namespace {
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string duration(double s) {
   if (!(s >= 0) || s > 1e7) return "?";

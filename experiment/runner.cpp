@@ -13,6 +13,7 @@
 #include "detectors/fanogan.h"
 #include "detectors/metrics.h"
 #include "detectors/registry.h"
+#include "engine/clock.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/random.h"
@@ -27,8 +28,6 @@ namespace adx::experiment {
 namespace fs = std::filesystem;
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 constexpr double kCheckpointSeconds = 30;
 
 // runs/<id>/scores.csv: one row per training and test image, so that a score can be
