@@ -121,6 +121,7 @@ void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
         for (int64_t j = 0; j < inner; ++j) out_row[j] = fn(av, b[j]);
         return;
       }
+      // Both of stride 0 (a row of one repeated value) falls through to the general loop.
     }
     for (int64_t j = 0; j < inner; ++j) {
       std::array<float, N> v;

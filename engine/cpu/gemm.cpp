@@ -20,7 +20,7 @@ void run(const A& op_a, const B& op_b, float alpha, float beta, Map& c) {
 }
 
 // Eigen threads its product over set_num_threads's count, or not at all inside a
-// parallel region.
+// parallel region whose team has more than one thread.
 void gemm_eigen(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                 int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
@@ -44,7 +44,13 @@ void gemm_eigen(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const int threads = omp_get_max_threads();
-  if (threads == 1 || omp_in_parallel() || m * n * k < (int64_t{1} << 20)) {
+  // Blocks of C's columns for wide products (a batch times a weight), of its rows
+  // otherwise (weight gradients, whose inner dimension is the batch).
+  const bool by_cols = 2 * m < n;
+  const int64_t len = by_cols ? n : m;
+  // Small products, and those too narrow to give every thread a block of 8, stay
+  // with Eigen (which threads large-k products of few rows itself).
+  if (threads == 1 || omp_in_parallel() || m * n * k < (int64_t{1} << 20) || len < 8 * threads) {
     gemm_eigen(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
@@ -52,14 +58,12 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const 
   // threading shares packed panels between threads and waits on them; for the
   // batch-64 products of small networks (64 × 512 × 784) that waiting made it
   // 1.5-2× slower than independent blocks on a busy 2-core machine (docs/performance.md).
-  // Blocks of C's columns for wide products (a batch times a weight), of its rows
-  // otherwise (weight gradients, whose inner dimension is the batch).
-  const bool by_cols = 2 * m < n;
-  const int64_t len = by_cols ? n : m;
+  // Each element of C is still one thread's sum over k, but Eigen picks its cache
+  // blocking per block, so the last bits depend on the thread count (never on timing).
 #pragma omp parallel num_threads(threads)
   {
     const int64_t t = omp_get_thread_num(), count = omp_get_num_threads();
-    const int64_t lo = len * t / count / 8 * 8;  // multiples of 8: whole SIMD columns
+    const int64_t lo = len * t / count / 8 * 8;  // block edges at multiples of 8
     const int64_t hi = t + 1 == count ? len : len * (t + 1) / count / 8 * 8;
     if (lo < hi) {
       if (by_cols)

@@ -1,5 +1,7 @@
 // Row-major single-precision GEMM: C = alpha · op(A) · op(B) + beta · C,
-// with op(A) M×K and op(B) K×N, through Eigen's blocked kernels (threaded by OpenMP).
+// with op(A) M×K and op(B) K×N, through Eigen's blocked kernels. Large products are
+// split into one block of C per OpenMP thread (columns or rows), each block a
+// single-threaded Eigen product; results are deterministic for a given thread count.
 #pragma once
 
 #include <cstdint>
