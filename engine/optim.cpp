@@ -84,13 +84,15 @@ void SGD::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    float* w = p.data();
-    const float* gr = g.data();
+    float* w_data = p.data();
+    const float* g_data = g.data();
     const int64_t n = p.numel();
     const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
     // Each update is elementwise: split over the threads (large layers only).
     if (mom == 0.0f) {
-      cpu::parallel_blocks(n, [&](int64_t lo, int64_t hi) {
+      cpu::parallel_blocks(n, [=](int64_t lo, int64_t hi) {  // by value: see Adam::step
+        float* __restrict w = w_data;
+        const float* __restrict gr = g_data;
         for (int64_t k = lo; k < hi; ++k) w[k] -= lr * (gr[k] + wd * w[k]);
       });
     } else {
@@ -98,10 +100,13 @@ void SGD::step() {
       // the step is buf, or d + μ·buf with Nesterov.
       const bool first = !momentum_[i].defined();
       if (first) momentum_[i] = Tensor::zeros(p.shape());  // 0·buf must not read garbage
-      float* buf = momentum_[i].data();
+      float* buf_data = momentum_[i].data();
       const float keep = first ? 0.0f : mom, add = first ? 1.0f : damp;
       const bool nesterov = opt_.nesterov;
-      cpu::parallel_blocks(n, [&](int64_t lo, int64_t hi) {
+      cpu::parallel_blocks(n, [=](int64_t lo, int64_t hi) {
+        float* __restrict w = w_data;
+        float* __restrict buf = buf_data;
+        const float* __restrict gr = g_data;
         if (nesterov) {
           for (int64_t k = lo; k < hi; ++k) {
             const float d = gr[k] + wd * w[k];
@@ -148,12 +153,18 @@ void Adam::step() {
     const float bias2 = 1.0f - std::pow(opt_.beta2, t);
     const float step_size = lr_ / bias1;
     const float inv_sqrt_bias2 = 1.0f / std::sqrt(bias2);
-    float* w = p.data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    const float* gr = g.data();
+    float* w_data = p.data();
+    float* m_data = m_[i].data();
+    float* v_data = v_[i].data();
+    const float* g_data = g.data();
     const float b1 = opt_.beta1, b2 = opt_.beta2, wd = opt_.weight_decay, eps = opt_.eps;
-    cpu::parallel_blocks(p.numel(), [&](int64_t lo, int64_t hi) {
+    cpu::parallel_blocks(p.numel(), [=](int64_t lo, int64_t hi) {
+      // Captured by value and restrict-qualified: through references the constants were
+      // reloaded every element and the loop ran scalar (11 % of an f-AnoGAN encoder step).
+      float* __restrict w = w_data;
+      float* __restrict m = m_data;
+      float* __restrict v = v_data;
+      const float* __restrict gr = g_data;
       for (int64_t k = lo; k < hi; ++k) {
         const float d = gr[k] + wd * w[k];
         m[k] = b1 * m[k] + (1.0f - b1) * d;
