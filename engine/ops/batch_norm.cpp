@@ -70,6 +70,26 @@ void channel_stats(const Tensor& x, float eps, std::vector<float>& mean_out,
   var_out.resize(static_cast<size_t>(l.c));
   const float* in = x.data();
   const double count = static_cast<double>(l.n * l.s);
+  if (l.s == 1) {  // (N, C), as after a linear layer
+    // Row by row, all channels side by side, so the loops vectorise across channels;
+    // each channel's sums run over n in the same order as below.
+    std::vector<double> mu(static_cast<size_t>(l.c), 0.0), sq(static_cast<size_t>(l.c), 0.0);
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c) mu[c] += in[n * l.c + c];
+    for (double& m : mu) m /= count;
+    for (int64_t n = 0; n < l.n; ++n)
+      for (int64_t c = 0; c < l.c; ++c) {
+        const double d = in[n * l.c + c] - mu[c];
+        sq[c] += d * d;
+      }
+    for (int64_t c = 0; c < l.c; ++c) {
+      const double var = sq[c] / count;
+      mean_out[c] = static_cast<float>(mu[c]);
+      var_out[c] = static_cast<float>(var);
+      inv_std_out[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
+    }
+    return;
+  }
   cpu::parallel_for(0, l.c, l.n * l.s, [&](int64_t c) {
     double total = 0.0;
     for (int64_t n = 0; n < l.n; ++n) {
@@ -97,6 +117,14 @@ void channel_affine_kernel(const Tensor& x, const float* scale, const float* shi
   const Layout l = layout_of(x);
   const float* in = x.data();
   float* out = y.data();
+  if (l.s == 1) {  // (N, C): one pass per row across the channels (vectorises)
+    cpu::parallel_for(0, l.n, l.c, [&](int64_t n) {
+      const float* __restrict src = in + n * l.c;
+      float* __restrict dst = out + n * l.c;
+      for (int64_t c = 0; c < l.c; ++c) dst[c] = src[c] * scale[c] + shift[c];
+    });
+    return;
+  }
   cpu::parallel_for(0, l.n * l.c, l.s, [&](int64_t row) {
     const int64_t c = row % l.c;
     const float a = scale[c], b = shift[c];
@@ -110,14 +138,23 @@ struct SavedStats {
   std::vector<float> mean, inv_std;
 };
 
-// The closed-form backward of the fused training forward (no history).
-std::vector<Tensor> fused_backward(const Tensor& g, const Tensor& x, const Tensor& weight,
-                                   const SavedStats& st, const std::vector<bool>& needs) {
-  const Layout l = layout_of(x);
-  const double count = static_cast<double>(l.n * l.s);
-  std::vector<float> sum_g(static_cast<size_t>(l.c)), sum_gx(static_cast<size_t>(l.c));
-  const float* gd = g.data();
-  const float* xd = x.data();
+// Σg and Σg·(x − μ) per channel, in double precision.
+void channel_grad_sums(const float* gd, const float* xd, const Layout& l, const SavedStats& st,
+                       std::vector<float>& sum_g, std::vector<float>& sum_gx) {
+  if (l.s == 1) {  // (N, C): all channels side by side, each summed over n in order
+    std::vector<double> a(static_cast<size_t>(l.c), 0.0), b(a.size(), 0.0);
+    for (int64_t n = 0; n < l.n; ++n)
+      for (size_t c = 0; c < a.size(); ++c) {
+        const int64_t off = n * l.c + static_cast<int64_t>(c);
+        a[c] += gd[off];
+        b[c] += static_cast<double>(gd[off]) * (xd[off] - st.mean[c]);
+      }
+    for (size_t c = 0; c < a.size(); ++c) {
+      sum_g[c] = static_cast<float>(a[c]);
+      sum_gx[c] = static_cast<float>(b[c]);
+    }
+    return;
+  }
   cpu::parallel_for(0, l.c, l.n * l.s, [&](int64_t c) {
     double a = 0.0, b = 0.0;
     const float mu = st.mean[static_cast<size_t>(c)];
@@ -131,22 +168,57 @@ std::vector<Tensor> fused_backward(const Tensor& g, const Tensor& x, const Tenso
     sum_g[static_cast<size_t>(c)] = static_cast<float>(a);
     sum_gx[static_cast<size_t>(c)] = static_cast<float>(b);  // Σ g·(x − μ)
   });
+}
+
+// dx = k·(g − Σg/M − (x − μ)·proj) with k = γσ⁻¹ and proj = σ⁻²·Σg(x − μ)/M, since
+// (x − μ)·σ⁻²·Σg(x − μ)/M = x̂·Σ(g·x̂)/M.
+struct ChannelGradTerms {
+  std::vector<float> k, mean_g, proj;
+};
+
+ChannelGradTerms channel_grad_terms(const std::vector<float>& sum_g, const std::vector<float>& sum_gx,
+                                    const SavedStats& st, const Tensor& weight, double count) {
+  ChannelGradTerms t{std::vector<float>(sum_g.size()), std::vector<float>(sum_g.size()),
+                     std::vector<float>(sum_g.size())};
+  for (size_t c = 0; c < sum_g.size(); ++c) {
+    const float is = st.inv_std[c];
+    t.k[c] = (weight.defined() ? weight.data()[c] : 1.0f) * is;
+    t.mean_g[c] = static_cast<float>(sum_g[c] / count);
+    t.proj[c] = static_cast<float>(sum_gx[c] / count) * is * is;
+  }
+  return t;
+}
+
+void input_grad(const float* gd, const float* xd, const Layout& l, const SavedStats& st,
+                const ChannelGradTerms& t, float* out) {
+  const float* mu = st.mean.data();
+  if (l.s == 1) {  // (N, C): rows across the channels (vectorises)
+    for (int64_t n = 0; n < l.n; ++n) {
+      const int64_t off = n * l.c;
+      for (int64_t c = 0; c < l.c; ++c)
+        out[off + c] = t.k[c] * (gd[off + c] - t.mean_g[c] - (xd[off + c] - mu[c]) * t.proj[c]);
+    }
+    return;
+  }
+  cpu::parallel_for(0, l.n * l.c, l.s, [&](int64_t row) {
+    const size_t c = static_cast<size_t>(row % l.c);
+    const float k = t.k[c], mean_g = t.mean_g[c], proj = t.proj[c], m = mu[c];
+    const int64_t off = row * l.s;
+    for (int64_t i = 0; i < l.s; ++i) out[off + i] = k * (gd[off + i] - mean_g - (xd[off + i] - m) * proj);
+  });
+}
+
+// The closed-form backward of the fused training forward (no history).
+std::vector<Tensor> fused_backward(const Tensor& g, const Tensor& x, const Tensor& weight,
+                                   const SavedStats& st, const std::vector<bool>& needs) {
+  const Layout l = layout_of(x);
+  const double count = static_cast<double>(l.n * l.s);
+  std::vector<float> sum_g(static_cast<size_t>(l.c)), sum_gx(static_cast<size_t>(l.c));
+  channel_grad_sums(g.data(), x.data(), l, st, sum_g, sum_gx);
   Tensor dx, dw, db;
   if (needs[0]) {
     dx = Tensor::empty(x.shape());
-    float* out = dx.data();
-    cpu::parallel_for(0, l.n * l.c, l.s, [&](int64_t row) {
-      const size_t c = static_cast<size_t>(row % l.c);
-      const float is = st.inv_std[c];
-      const float gamma = weight.defined() ? weight.data()[c] : 1.0f;
-      const float k = gamma * is;
-      const float mean_g = static_cast<float>(sum_g[c] / count);
-      // (x − μ)·σ⁻²·Σg(x − μ)/M  =  x̂·Σ(g·x̂)/M
-      const float proj = static_cast<float>(sum_gx[c] / count) * is * is;
-      const float mu = st.mean[c];
-      const int64_t off = row * l.s;
-      for (int64_t i = 0; i < l.s; ++i) out[off + i] = k * (gd[off + i] - mean_g - (xd[off + i] - mu) * proj);
-    });
+    input_grad(g.data(), x.data(), l, st, channel_grad_terms(sum_g, sum_gx, st, weight, count), dx.data());
   }
   if (needs[1]) {
     dw = Tensor::empty({l.c});
