@@ -145,6 +145,12 @@ TEST(Conv2d, MatchesDirectLoops) {
       {{2, 3, 5, 5}, {4, 3, 3, 3}, {}},
       {{3, 4, 7, 6}, {6, 2, 3, 2}, opts(2, 1, 1, 2, 2, 1, 2)},
       {{4, 8, 16, 15}, {8, 4, 3, 3}, opts(1, 1, 1, 1, 1, 2, 2)},  // ≥ 2^17 multiply-adds
+      {{2, 6, 14, 14}, {5, 6, 5, 5}, {}},                         // narrow stride-1 rows (LeNet)
+      {{3, 2, 9, 8}, {4, 2, 4, 4}, opts(2, 2, 1, 1)},             // stride 2 with padding (DCGAN)
+      {{2, 3, 1, 1}, {4, 3, 3, 3}, opts(1, 1, 1, 1)},             // eight taps read only padding
+      {{2, 3, 2, 3}, {4, 3, 3, 3}, opts(2, 2, 1, 1)},             // some taps read only padding
+      {{1, 3, 23, 21}, {4, 3, 11, 11}, opts(4, 4, 2, 2)},         // VGG-F's first layer, smaller
+      {{2, 2, 11, 13}, {3, 2, 3, 2}, opts(3, 2, 2, 3, 2, 3)},     // stride, dilation, wide padding
   };
   const int saved_threads = cpu::num_threads();
   cpu::set_num_threads(2);
@@ -413,6 +419,68 @@ TEST(MaxPool2d, GradientGoesToTheMaximum) {
   Tensor y = max_pool2d(x, Pool2dOptions::make(2));  // maxima 5 (index 1) and 8 (index 6)
   std::vector<Tensor> g = grad({y}, {x}, {Tensor::from_data({1, 1, 1, 2}, {10, 20})});
   EXPECT_TRUE(values_are(g[0], x.shape(), {0, 10, 0, 0, 0, 0, 20, 0}));
+}
+
+// Direct window loops, the definition, against the row-vectorised kernel: values
+// with and without autograd, and the arg-max (where the gradient goes), on inputs
+// with ties (values rounded to halves) and a few NaNs, over LeNet's, ResNet's and
+// VGG-F's windows and the asymmetric padding of MatConvNet.
+TEST(MaxPool2d, MatchesDirectLoops) {
+  const std::vector<std::pair<Shape, Pool2dOptions>> cases = {
+      {{2, 3, 28, 28}, Pool2dOptions::make(2)},
+      {{2, 3, 9, 7}, Pool2dOptions::make(2)},               // odd sizes: the last row and column dropped
+      {{2, 3, 16, 16}, Pool2dOptions::make(3, 2, 1)},       // ResNet's stem pool
+      {{2, 3, 27, 27}, Pool2dOptions::make(3, 2, 0, true)}, // VGG-F's, ceil mode
+      {{1, 2, 12, 10}, pool(3, 2, 1, 3, 0, 1, 1, 2)},       // asymmetric, non-square
+      {{1, 1, 3, 3}, pool(2, 2, 2, 2, 1, 1, 1, 1)},         // every window touches the padding
+  };
+  uint64_t seed = 300;
+  for (const auto& [shape, o] : cases) {
+    std::vector<float> v = randn(shape, seed++).to_vector();
+    for (size_t i = 0; i < v.size(); ++i) v[i] = std::round(v[i] * 2.0f) / 2.0f;
+    for (size_t i = 7; i < v.size(); i += 97) v[i] = std::nanf("");
+    const Tensor x = Tensor::from_data(shape, v);
+    const int64_t planes = shape[0] * shape[1], h = shape[2], w = shape[3];
+    const Tensor y = max_pool2d(x, o);
+    const int64_t oh = y.size(2), ow = y.size(3);
+    std::vector<float> ref_value;
+    std::vector<int64_t> ref_at;
+    for (int64_t p = 0; p < planes; ++p)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          float m = 0.0f;
+          int64_t at = -1;
+          for (int64_t i = 0; i < o.kernel_h; ++i)
+            for (int64_t j = 0; j < o.kernel_w; ++j) {
+              const int64_t yy = oy * o.stride_h - o.pad_top + i, xx = ox * o.stride_w - o.pad_left + j;
+              if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+              const float u = v[static_cast<size_t>((p * h + yy) * w + xx)];
+              if (at < 0 || u > m || (std::isnan(u) && !std::isnan(m))) {
+                m = u;
+                at = (p * h + yy) * w + xx;
+              }
+            }
+          ref_value.push_back(m);
+          ref_at.push_back(at);
+        }
+    Tensor xg = x.clone().requires_grad_();
+    const Tensor yg = max_pool2d(xg, o);
+    const Tensor gy = Tensor::arange(1.0f, static_cast<float>(yg.numel()) + 1.0f).reshape(yg.shape());
+    const std::vector<float> gx = grad({yg}, {xg}, {gy})[0].to_vector();
+    std::vector<float> ref_gx(v.size(), 0.0f);
+    for (size_t i = 0; i < ref_at.size(); ++i)
+      if (ref_at[i] >= 0) ref_gx[static_cast<size_t>(ref_at[i])] += static_cast<float>(i + 1);
+    const std::vector<float> got = y.to_vector(), got_g = yg.to_vector();
+    ASSERT_EQ(got.size(), ref_value.size()) << shape_str(shape);
+    for (size_t i = 0; i < got.size(); ++i) {
+      const bool same = (std::isnan(got[i]) && std::isnan(ref_value[i])) || got[i] == ref_value[i];
+      const bool same_g = (std::isnan(got_g[i]) && std::isnan(ref_value[i])) || got_g[i] == ref_value[i];
+      ASSERT_TRUE(same && same_g) << shape_str(shape) << " output " << i << ": " << got[i] << " and "
+                                  << got_g[i] << ", expected " << ref_value[i];
+    }
+    for (size_t i = 0; i < gx.size(); ++i)
+      ASSERT_EQ(gx[i], ref_gx[i]) << shape_str(shape) << " input " << i;
+  }
 }
 
 TEST(AvgPool2d, CountIncludePadOnBorderCells) {

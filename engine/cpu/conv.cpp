@@ -55,41 +55,67 @@ int for_each_chunk(const ConvGeometry& g, F&& body) {
   return 1;
 }
 
-// For kernel tap (i, j) and output position p = oy·OW + ox, the offset of the input
-// pixel it reads within one channel plane, or −1 where it reads padding. The same
-// for every channel and image, so im2col and col2im become one flat loop per row.
-// Taps that read only padding for every output position (a 3×3 kernel on a 1×1 map
-// has eight) contribute nothing: they are left out of the col matrix and the GEMM,
-// which then runs over K = C/groups · |active| instead of C/groups · KH·KW.
-struct TapTable {
-  std::vector<int32_t> offset;  // [(i·KW + j)·OH·OW + p]
-  std::vector<int64_t> active;  // the taps (i·KW + j) that read the input somewhere
-  bool compact = false;         // some taps are left out
-  int64_t rows = 0;             // col rows: C/groups · |active|
+// The output positions o ∈ [0, out) whose input coordinate o·stride − pad + offset
+// lies inside [0, in): one contiguous range [lo, hi), empty when lo == hi.
+struct Range {
+  int64_t lo, hi;
 };
+Range valid_outputs(int64_t out, int64_t in, int64_t stride, int64_t pad, int64_t offset) {
+  auto ceil_div = [](int64_t a, int64_t b) { return a <= 0 ? -(-a / b) : (a + b - 1) / b; };
+  const int64_t lo = std::clamp<int64_t>(ceil_div(pad - offset, stride), 0, out);
+  const int64_t hi = std::clamp<int64_t>(ceil_div(in + pad - offset, stride), lo, out);
+  return {lo, hi};
+}
+
+// Kernel tap (i, j) reads, for output position (oy, ox), the input pixel
+// (oy·SH − PH + i·DH, ox·SW − PW + j·DW): inside the input exactly for the output rows
+// and columns in the ranges below, padding elsewhere. Taps that read only padding for
+// every output position (a 3×3 kernel on a 1×1 map has eight) contribute nothing:
+// they are left out of the col matrix and the GEMM, which then runs over
+// K = C/groups · |active| instead of C/groups · KH·KW.
+struct Tap {
+  int64_t i, j;      // kernel row and column
+  Range rows, cols;  // output rows and columns that read inside the input
+};
+struct TapTable {
+  std::vector<Tap> active;  // the taps that read the input somewhere
+  bool compact = false;     // some taps are left out
+  int64_t rows = 0;         // col rows: C/groups · |active|
+  // Output rows shorter than kMinStretch go element by element instead, through
+  // offset[t·OH·OW + p]: the input pixel active tap t reads at output position p
+  // within a channel plane, or −1 for padding. A stretch costs a few branches and a
+  // vector loop's set-up, which short rows do not pay back.
+  bool by_stretch = true;
+  std::vector<int32_t> offset;
+};
+constexpr int64_t kMinStretch = 8;
 
 void build_taps(const ConvGeometry& g, TapTable& t) {
   const auto& o = g.opt;
-  const int64_t hw = g.col_cols();
-  t.offset.resize(static_cast<size_t>(g.kh * g.kw * hw));
+  t.active.clear();
   for (int64_t i = 0; i < g.kh; ++i)
     for (int64_t j = 0; j < g.kw; ++j) {
-      int32_t* row = t.offset.data() + (i * g.kw + j) * hw;
-      for (int64_t oy = 0; oy < g.oh; ++oy) {
-        const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
-        for (int64_t ox = 0; ox < g.ow; ++ox) {
-          const int64_t x = ox * o.stride_w - o.pad_w + j * o.dilation_w;
-          row[oy * g.ow + ox] = (y >= 0 && y < g.h && x >= 0 && x < g.w) ? static_cast<int32_t>(y * g.w + x) : -1;
-        }
-      }
+      const Range rows = valid_outputs(g.oh, g.h, o.stride_h, o.pad_h, i * o.dilation_h);
+      const Range cols = valid_outputs(g.ow, g.w, o.stride_w, o.pad_w, j * o.dilation_w);
+      if (rows.lo < rows.hi && cols.lo < cols.hi) t.active.push_back({i, j, rows, cols});
     }
-  t.active.clear();
-  for (int64_t ij = 0; ij < g.kh * g.kw; ++ij) {
-    const int32_t* row = t.offset.data() + ij * hw;
-    if (std::any_of(row, row + hw, [](int32_t v) { return v >= 0; })) t.active.push_back(ij);
-  }
   t.compact = static_cast<int64_t>(t.active.size()) < g.kh * g.kw;
   t.rows = g.c_group() * static_cast<int64_t>(t.active.size());
+  t.by_stretch = g.ow >= kMinStretch;
+  if (t.by_stretch) return;
+  const int64_t hw = g.col_cols();
+  t.offset.resize(t.active.size() * static_cast<size_t>(hw));
+  for (size_t a = 0; a < t.active.size(); ++a) {
+    const Tap& tap = t.active[a];
+    int32_t* row = t.offset.data() + static_cast<int64_t>(a) * hw;
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+      for (int64_t ox = 0; ox < g.ow; ++ox) {
+        const bool inside = oy >= tap.rows.lo && oy < tap.rows.hi && ox >= tap.cols.lo && ox < tap.cols.hi;
+        const int64_t y = oy * o.stride_h - o.pad_h + tap.i * o.dilation_h;
+        const int64_t x = ox * o.stride_w - o.pad_w + tap.j * o.dilation_w;
+        row[oy * g.ow + ox] = inside ? static_cast<int32_t>(y * g.w + x) : -1;
+      }
+  }
 }
 
 // The weights as the GEMM needs them: unchanged, or (O, C/groups · |active|) with the
@@ -101,71 +127,113 @@ const float* gemm_weights(const ConvGeometry& g, const TapTable& taps, const flo
   t_packed_weights.resize(static_cast<size_t>(g.o * taps.rows));
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c_group(); ++c)
-      for (int64_t t = 0; t < a; ++t)
+      for (int64_t t = 0; t < a; ++t) {
+        const Tap& tap = taps.active[static_cast<size_t>(t)];
         t_packed_weights[static_cast<size_t>((o * g.c_group() + c) * a + t)] =
-            w[(o * g.c_group() + c) * k2 + taps.active[static_cast<size_t>(t)]];
+            w[(o * g.c_group() + c) * k2 + tap.i * g.kw + tap.j];
+      }
   return t_packed_weights.data();
 }
 
-// Rows of the output at least this wide, with stride 1 along them, are copied as
-// contiguous runs; narrower ones go through the tap table (one gather per element).
-constexpr int64_t kMinRunWidth = 16;
+// One stretch of a col row: the `count` elements from col[col_at] on read the input
+// pixels in_at, in_at + SW, in_at + 2·SW, ...
+struct Stretch {
+  int64_t col_at, in_at, count;
+};
 
-bool use_row_runs(const ConvGeometry& g) { return g.opt.stride_w == 1 && g.ow >= kMinRunWidth; }
-
-// im2col by contiguous runs (stride 1 along the row): for tap (i, j) and output row
-// oy, the valid output columns read one contiguous stretch of input row y.
-void im2col_runs(const ConvGeometry& g, const float* x, float* col, int64_t ld) {
+// Walks the col matrix of one image by stretches: in_row(s) for each output row that
+// reads inside the input, padding(col_at, from, to) for the columns that read padding.
+// im2col and col2im are both this walk (one copies, the other adds back), so neither
+// needs a per-element branch or index table, and stride-1 rows are plain copies.
+template <class InRow, class Padding>
+void walk_col(const ConvGeometry& g, const TapTable& taps, int64_t ld, InRow&& in_row, Padding&& padding) {
   const auto& o = g.opt;
+  const int64_t a = static_cast<int64_t>(taps.active.size());
   for (int64_t c = 0; c < g.c_group(); ++c)
-    for (int64_t i = 0; i < g.kh; ++i)
-      for (int64_t j = 0; j < g.kw; ++j) {
-        float* row = col + ((c * g.kh + i) * g.kw + j) * ld;
-        const int64_t x0 = j * o.dilation_w - o.pad_w;
-        const int64_t lo = std::clamp<int64_t>(-x0, 0, g.ow), hi = std::clamp<int64_t>(g.w - x0, lo, g.ow);
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t y = oy * o.stride_h - o.pad_h + i * o.dilation_h;
-          float* out = row + oy * g.ow;
-          if (y < 0 || y >= g.h) {
-            std::fill_n(out, g.ow, 0.0f);
-            continue;
-          }
-          const float* in = x + (c * g.h + y) * g.w + x0;
-          std::fill_n(out, lo, 0.0f);
-          std::copy(in + lo, in + hi, out + lo);
-          std::fill(out + hi, out + g.ow, 0.0f);
+    for (int64_t t = 0; t < a; ++t) {
+      const Tap& tap = taps.active[static_cast<size_t>(t)];
+      const int64_t row_at = (c * a + t) * ld;
+      const int64_t x0 = tap.j * o.dilation_w - o.pad_w;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const int64_t col_at = row_at + oy * g.ow;
+        if (oy < tap.rows.lo || oy >= tap.rows.hi) {
+          padding(col_at, int64_t{0}, g.ow);
+          continue;
         }
+        const int64_t y = oy * o.stride_h - o.pad_h + tap.i * o.dilation_h;
+        padding(col_at, int64_t{0}, tap.cols.lo);
+        in_row(Stretch{col_at + tap.cols.lo, (c * g.h + y) * g.w + x0 + tap.cols.lo * o.stride_w,
+                       tap.cols.hi - tap.cols.lo});
+        padding(col_at, tap.cols.hi, g.ow);
       }
+    }
 }
 
-// col[(c·KH + i)·KW + j][p] = x[c][tap], 0 for padding; rows are `ld` floats apart
-// (the chunk's total column count).
-void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
-  if (!taps.compact && use_row_runs(g)) return im2col_runs(g, x, col, ld);
+// im2col and col2im for short rows, element by element through the offset table.
+void im2col_elementwise(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
   const int64_t hw = g.col_cols(), plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
   for (int64_t c = 0; c < g.c_group(); ++c) {
     const float* in = x + c * plane;
     for (int64_t t = 0; t < a; ++t) {
-      const int32_t* __restrict tap = taps.offset.data() + taps.active[static_cast<size_t>(t)] * hw;
+      const int32_t* __restrict tap = taps.offset.data() + t * hw;
       float* __restrict row = col + (c * a + t) * ld;
       for (int64_t p = 0; p < hw; ++p) row[p] = tap[p] >= 0 ? in[tap[p]] : 0.0f;
     }
   }
 }
-
-// The adjoint of im2col: x[...] += col[...] (x must be zeroed first). Within one
-// row the taps are distinct pixels, so the adds never collide.
-void col2im(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
+void col2im_elementwise(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
   const int64_t hw = g.col_cols(), plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
   for (int64_t c = 0; c < g.c_group(); ++c) {
     float* out = x + c * plane;
     for (int64_t t = 0; t < a; ++t) {
-      const int32_t* tap = taps.offset.data() + taps.active[static_cast<size_t>(t)] * hw;
+      const int32_t* tap = taps.offset.data() + t * hw;
       const float* row = col + (c * a + t) * ld;
       for (int64_t p = 0; p < hw; ++p)
         if (tap[p] >= 0) out[tap[p]] += row[p];
     }
   }
+}
+
+// col[(c·|active| + t)][p] = x[c][the pixel tap t reads at p], 0 for padding; rows are
+// `ld` floats apart (the chunk's total column count).
+void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* col, int64_t ld) {
+  if (!taps.by_stretch) return im2col_elementwise(g, taps, x, col, ld);
+  const int64_t sw = g.opt.stride_w;
+  walk_col(
+      g, taps, ld,
+      [=](Stretch s) {
+        float* __restrict out = col + s.col_at;
+        const float* __restrict in = x + s.in_at;
+        if (sw == 1) {
+          for (int64_t k = 0; k < s.count; ++k) out[k] = in[k];
+        } else if (sw == 2) {  // a constant stride lets the compiler vectorise
+          for (int64_t k = 0; k < s.count; ++k) out[k] = in[2 * k];
+        } else {
+          for (int64_t k = 0; k < s.count; ++k) out[k] = in[k * sw];
+        }
+      },
+      [=](int64_t at, int64_t from, int64_t to) {
+        for (int64_t ox = from; ox < to; ++ox) col[at + ox] = 0.0f;
+      });
+}
+
+// The adjoint of im2col: x[...] += col[...] (x must be zeroed first). Within one
+// stretch the input pixels are distinct, so the adds never collide.
+void col2im(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
+  if (!taps.by_stretch) return col2im_elementwise(g, taps, col, ld, x);
+  const int64_t sw = g.opt.stride_w;
+  walk_col(
+      g, taps, ld,
+      [=](Stretch s) {
+        const float* __restrict in = col + s.col_at;
+        float* __restrict out = x + s.in_at;
+        if (sw == 1) {
+          for (int64_t k = 0; k < s.count; ++k) out[k] += in[k];
+        } else {
+          for (int64_t k = 0; k < s.count; ++k) out[k * sw] += in[k];
+        }
+      },
+      [](int64_t, int64_t, int64_t) {});
 }
 
 thread_local TapTable t_taps;  // the calling thread's table, shared read-only by workers
@@ -292,9 +360,11 @@ void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* 
   std::fill_n(w_grad, g.o * g.c_group() * k2, 0.0f);
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c_group(); ++c)
-      for (int64_t t = 0; t < a; ++t)
-        w_grad[(o * g.c_group() + c) * k2 + taps.active[static_cast<size_t>(t)]] =
+      for (int64_t t = 0; t < a; ++t) {
+        const Tap& tap = taps.active[static_cast<size_t>(t)];
+        w_grad[(o * g.c_group() + c) * k2 + tap.i * g.kw + tap.j] =
             partial[static_cast<size_t>((o * g.c_group() + c) * a + t)];
+      }
 }
 
 }  // namespace adx::cpu

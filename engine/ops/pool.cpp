@@ -3,6 +3,7 @@
 // described by a per-axis plan, each op paired with its adjoint as its backward.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include "engine/autograd.h"
@@ -113,49 +114,90 @@ AxisPlan avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad_before, int64_t 
 }
 
 
-// The larger of two values, NaN winning (as torch's max pooling propagates NaN).
-inline float nan_max(float m, float v) { return (v > m || v != v) ? v : m; }
+// The window bounds of max pooling: output row oy covers input rows [y_lo, y_hi),
+// output column ox input columns [x_lo, x_hi) (clipped to the input). Columns in
+// [inner_lo, inner_hi) have their whole window inside the input, kernel_w columns
+// starting at ox·SW − pad_left.
+struct MaxPoolBounds {
+  std::vector<int64_t> y_lo, y_hi, x_lo, x_hi;
+  int64_t inner_lo = 0, inner_hi = 0;
+};
 
-// Max pooling without autograd: window bounds per row and column are computed once,
-// and the common 2×2 stride-2 case runs as a straight loop the compiler vectorises.
-void max_pool_values(const Tensor& x, const Pool2dOptions& o, int64_t oh, int64_t ow, float* values) {
-  const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
-  std::vector<int64_t> ylo(static_cast<size_t>(oh)), yhi(ylo.size()), xlo(static_cast<size_t>(ow)), xhi(xlo.size());
+MaxPoolBounds max_pool_bounds(int64_t h, int64_t w, int64_t oh, int64_t ow, const Pool2dOptions& o) {
+  MaxPoolBounds b;
   for (int64_t oy = 0; oy < oh; ++oy) {
     const int64_t y0 = oy * o.stride_h - o.pad_top;
-    ylo[static_cast<size_t>(oy)] = std::max<int64_t>(y0, 0);
-    yhi[static_cast<size_t>(oy)] = std::min(y0 + o.kernel_h, h);
+    b.y_lo.push_back(std::max<int64_t>(y0, 0));
+    b.y_hi.push_back(std::min(y0 + o.kernel_h, h));
   }
+  b.inner_lo = ow;
   for (int64_t ox = 0; ox < ow; ++ox) {
     const int64_t x0 = ox * o.stride_w - o.pad_left;
-    xlo[static_cast<size_t>(ox)] = std::max<int64_t>(x0, 0);
-    xhi[static_cast<size_t>(ox)] = std::min(x0 + o.kernel_w, w);
-  }
-  const bool plain2x2 = o.kernel_h == 2 && o.kernel_w == 2 && o.stride_h == 2 && o.stride_w == 2 &&
-                        o.pad_top == 0 && o.pad_left == 0 && 2 * oh <= h && 2 * ow <= w;
-  const float* in = x.data();
-  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    const float* plane = in + p * h * w;
-    float* out = values + p * oh * ow;
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      float* row_out = out + oy * ow;
-      if (plain2x2) {
-        const float* r0 = plane + 2 * oy * w;
-        const float* r1 = r0 + w;
-        for (int64_t ox = 0; ox < ow; ++ox)
-          row_out[ox] = nan_max(nan_max(r0[2 * ox], r0[2 * ox + 1]), nan_max(r1[2 * ox], r1[2 * ox + 1]));
-        continue;
-      }
-      const int64_t y_lo = ylo[static_cast<size_t>(oy)], y_hi = yhi[static_cast<size_t>(oy)];
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t x_lo = xlo[static_cast<size_t>(ox)], x_hi = xhi[static_cast<size_t>(ox)];
-        float m = (y_lo < y_hi && x_lo < x_hi) ? plane[y_lo * w + x_lo] : 0.0f;  // all padding: 0
-        for (int64_t y = y_lo; y < y_hi; ++y)
-          for (int64_t xx = x_lo; xx < x_hi; ++xx) m = nan_max(m, plane[y * w + xx]);
-        row_out[ox] = m;
-      }
+    b.x_lo.push_back(std::max<int64_t>(x0, 0));
+    b.x_hi.push_back(std::min(x0 + o.kernel_w, w));
+    if (x0 >= 0 && x0 + o.kernel_w <= w) {
+      b.inner_lo = std::min(b.inner_lo, ox);
+      b.inner_hi = ox + 1;
     }
-  });
+  }
+  if (b.inner_hi < b.inner_lo) b.inner_hi = b.inner_lo;
+  return b;
+}
+
+// v replaces the running maximum m: v is larger, or v is the first NaN (torch's max
+// pooling propagates NaN). Of equal maxima the first, in row-major window order, stays.
+inline bool replaces(float v, float m) { return v > m || (v != v && m == m); }
+
+// One output row of max pooling over one plane: the maxima into value[ow] and, when
+// index is not null, their offsets within the plane into index[ow] (−1 for a window
+// wholly in the padding, whose value is 0). Columns whose window lies inside the input
+// run tap by tap across the row, a select per element that the compiler vectorises;
+// the few border columns run window by window.
+template <bool kIndex>
+void max_pool_row(const float* plane, int64_t w, int64_t oy, const MaxPoolBounds& b,
+                  const Pool2dOptions& o, float* __restrict value, int32_t* __restrict index) {
+  const int64_t y_lo = b.y_lo[static_cast<size_t>(oy)], y_hi = b.y_hi[static_cast<size_t>(oy)];
+  const int64_t ow = static_cast<int64_t>(b.x_lo.size()), sw = o.stride_w;
+  auto window = [&](int64_t ox) {
+    const int64_t x_lo = b.x_lo[static_cast<size_t>(ox)], x_hi = b.x_hi[static_cast<size_t>(ox)];
+    int64_t best = (y_lo < y_hi && x_lo < x_hi) ? y_lo * w + x_lo : -1;
+    float m = best >= 0 ? plane[best] : 0.0f;
+    for (int64_t y = y_lo; y < y_hi; ++y)
+      for (int64_t x = x_lo; x < x_hi; ++x)
+        if (replaces(plane[y * w + x], m)) {
+          m = plane[y * w + x];
+          best = y * w + x;
+        }
+    value[ox] = m;
+    if constexpr (kIndex) index[ox] = static_cast<int32_t>(best);
+  };
+  const int64_t lo = y_lo < y_hi ? b.inner_lo : ow, hi = y_lo < y_hi ? b.inner_hi : ow;
+  for (int64_t ox = 0; ox < lo; ++ox) window(ox);
+  for (int64_t ox = hi; ox < ow; ++ox) window(ox);
+  if (lo >= hi) return;
+  const int64_t n = hi - lo, first = y_lo * w + lo * sw - o.pad_left;  // window of column lo
+  float* __restrict v_out = value + lo;
+  int32_t* __restrict i_out = index + (kIndex ? lo : 0);
+  for (int64_t k = 0; k < n; ++k) {
+    v_out[k] = plane[first + k * sw];
+    if constexpr (kIndex) i_out[k] = static_cast<int32_t>(first + k * sw);
+  }
+  for (int64_t y = y_lo; y < y_hi; ++y)
+    for (int64_t kx = 0; kx < o.kernel_w; ++kx) {
+      if (y == y_lo && kx == 0) continue;
+      const int64_t at = first + (y - y_lo) * w + kx;
+      const float* __restrict in = plane + at;
+      auto tap = [&](const int64_t stride) {
+        for (int64_t k = 0; k < n; ++k) {
+          const float v = in[k * stride];
+          const bool take = replaces(v, v_out[k]);
+          v_out[k] = take ? v : v_out[k];
+          if constexpr (kIndex) i_out[k] = take ? static_cast<int32_t>(at + k * stride) : i_out[k];
+        }
+      };
+      if (sw == 2) tap(2);  // a constant stride lets the compiler vectorise
+      else tap(sw);
+    }
 }
 
 }  // namespace
@@ -167,48 +209,36 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
   if (oh < 1 || ow < 1)
     throw Error("max_pool2d: window does not fit input " + shape_str(x.shape()));
+  if (h * w > std::numeric_limits<int32_t>::max())
+    throw Error("max_pool2d: input planes above 2^31 pixels are not supported: " + shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1);
-  // Without autograd the maxima are written directly; with it they are a gather at
-  // the arg-max positions, whose backward (scatter_add) routes the gradient there.
-  const bool record_history = any_requires_grad({&x});
+  const MaxPoolBounds bounds = max_pool_bounds(h, w, oh, ow, o);
   Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
-  auto index = record_history ? std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow))
-                              : nullptr;
   const float* in = x.data();
   float* values = out.data();
-  int64_t* best_at = index ? index->data() : nullptr;
-  if (!record_history) {
-    max_pool_values(x, o, oh, ow, values);
+  // Without autograd the maxima are written directly; with it they are a gather at
+  // the arg-max positions, whose backward (scatter_add) routes the gradient there.
+  if (!any_requires_grad({&x})) {
+    cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+      for (int64_t oy = 0; oy < oh; ++oy)
+        max_pool_row<false>(in + p * h * w, w, oy, bounds, o, values + (p * oh + oy) * ow, nullptr);
+    });
     return out;
   }
+  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow));
+  int64_t* best_at = index->data();
   cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    const float* plane = in + p * h * w;
+    thread_local std::vector<int32_t> row_index;
+    row_index.resize(static_cast<size_t>(ow));
     for (int64_t oy = 0; oy < oh; ++oy) {
-      const int64_t y0 = oy * o.stride_h - o.pad_top;
-      const int64_t ylo = std::max<int64_t>(y0, 0), yhi = std::min(y0 + o.kernel_h, h);
+      const int64_t at = (p * oh + oy) * ow;
+      max_pool_row<true>(in + p * h * w, w, oy, bounds, o, values + at, row_index.data());
       for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t x0 = ox * o.stride_w - o.pad_left;
-        const int64_t xlo = std::max<int64_t>(x0, 0), xhi = std::min(x0 + o.kernel_w, w);
-        // Branch-free arg-max: the first of equal maxima is kept, and the first NaN
-        // wins (torch); a window wholly in the padding reads 0.
-        int64_t best = (ylo < yhi && xlo < xhi) ? ylo * w + xlo : -1;
-        float best_value = best >= 0 ? plane[best] : 0.0f;
-        for (int64_t y = ylo; y < yhi; ++y) {
-          const float* row = plane + y * w;
-          for (int64_t xx = xlo; xx < xhi; ++xx) {
-            const float v = row[xx];
-            const bool take = v > best_value || (v != v && best_value == best_value);
-            best_value = take ? v : best_value;
-            best = take ? y * w + xx : best;
-          }
-        }
-        const int64_t at = (p * oh + oy) * ow + ox;
-        values[at] = best_value;
-        if (best_at) best_at[at] = best < 0 ? -1 : p * h * w + best;
+        const int32_t i = row_index[static_cast<size_t>(ox)];
+        best_at[at + ox] = i < 0 ? -1 : p * h * w + i;
       }
     }
   });
-  if (!record_history) return out;
   // The output is gather(x, index) computed in the same pass; its rule is gather's.
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
     return std::vector<Tensor>{scatter_add(g, index, n.input(0).shape())};
