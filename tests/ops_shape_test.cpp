@@ -64,6 +64,22 @@ TEST(OpsReduce, SumOverDims) {
   expect_tensor(sum(y, {1}), {2, 4}, {12, 15, 18, 21, 48, 51, 54, 57});
 }
 
+// Rows of every length from 1 to 40 cover the eight running sums of the last-dim
+// reduction and its remainder; values of mixed sign and size against a double sum.
+TEST(OpsReduce, SumOfLongRowsMatchesDoubleSum) {
+  for (int64_t n = 1; n <= 40; ++n) {
+    std::vector<float> v(static_cast<size_t>(3 * n));
+    for (size_t i = 0; i < v.size(); ++i)
+      v[i] = static_cast<float>((i % 7 == 3 ? -1e3 : 1.0) * std::sin(0.7 * static_cast<double>(i)));
+    const Tensor s = sum(Tensor::from_data({3, n}, v), {1});
+    for (int64_t r = 0; r < 3; ++r) {
+      double expected = 0.0;
+      for (int64_t j = 0; j < n; ++j) expected += v[static_cast<size_t>(r * n + j)];
+      EXPECT_NEAR(s.data()[r], expected, 1e-6 * std::max(1.0, std::fabs(expected))) << "row length " << n;
+    }
+  }
+}
+
 TEST(OpsReduce, SumGradientExpands) {
   Tensor x = G({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor s = sum(x, {1});

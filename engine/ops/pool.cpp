@@ -2,8 +2,10 @@
 // pooling (plain and adaptive) and upsampling (nearest and bilinear) are linear maps
 // described by a per-axis plan, each op paired with its adjoint as its backward.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <memory>
 
 #include "engine/autograd.h"
@@ -146,7 +148,21 @@ MaxPoolBounds max_pool_bounds(int64_t h, int64_t w, int64_t oh, int64_t ow, cons
 
 // v replaces the running maximum m: v is larger, or v is the first NaN (torch's max
 // pooling propagates NaN). Of equal maxima the first, in row-major window order, stays.
-inline bool replaces(float v, float m) { return v > m || (v != v && m == m); }
+inline bool replaces(float v, float m) { return (v > m) | ((v != v) & (m == m)); }
+
+// take ? a : b by bit masks. GCC turns a plain ?: on floats into a branch in scalar
+// code (a loop's remainder, short rows), and the comparisons of max pooling are as
+// unpredictable as the data; masks keep it branch-free and still vectorise.
+inline float pick(bool take, float a, float b) {
+  const uint32_t mask = 0u - static_cast<uint32_t>(take);
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(a) & mask) | (std::bit_cast<uint32_t>(b) & ~mask));
+}
+template <class Int>
+  requires std::is_integral_v<Int>
+inline Int pick(bool take, Int a, Int b) {
+  const Int mask = static_cast<Int>(-static_cast<Int>(take));
+  return (a & mask) | (b & ~mask);
+}
 
 // One output row of max pooling over one plane: the maxima into value[ow] and, when
 // index is not null, their offsets within the plane into index[ow] (−1 for a window
@@ -191,13 +207,56 @@ void max_pool_row(const float* plane, int64_t w, int64_t oy, const MaxPoolBounds
         for (int64_t k = 0; k < n; ++k) {
           const float v = in[k * stride];
           const bool take = replaces(v, v_out[k]);
-          v_out[k] = take ? v : v_out[k];
-          if constexpr (kIndex) i_out[k] = take ? static_cast<int32_t>(at + k * stride) : i_out[k];
+          v_out[k] = pick(take, v, v_out[k]);
+          if constexpr (kIndex) i_out[k] = pick(take, static_cast<int32_t>(at + k * stride), i_out[k]);
         }
       };
       if (sw == 2) tap(2);  // a constant stride lets the compiler vectorise
       else tap(sw);
     }
+}
+
+// 2×2 windows at stride 2 that tile the input exactly (no padding, even sizes; LeNet's
+// pools) run as two flat passes over the whole tensor instead of short rows: first the
+// maximum of each horizontal pair (x[2i], x[2i+1]), then of each vertical pair of
+// those. Comparing the top pair's winner with the bottom pair's keeps the row-major
+// order of the window (first of equal maxima, first NaN), as max_pool_row does.
+bool tiles_2x2(const Pool2dOptions& o, int64_t h, int64_t w) {
+  return o.kernel_h == 2 && o.kernel_w == 2 && o.stride_h == 2 && o.stride_w == 2 && o.pad_top == 0 &&
+         o.pad_bottom == 0 && o.pad_left == 0 && o.pad_right == 0 && h % 2 == 0 && w % 2 == 0;
+}
+
+template <bool kIndex>
+void max_pool_2x2(const float* in, int64_t numel, int64_t ow, float* values, int64_t* index) {
+  thread_local std::vector<float> pair_max;       // grows only: no allocation per step
+  thread_local std::vector<int64_t> pair_at;
+  const int64_t pairs = numel / 2;
+  if (static_cast<int64_t>(pair_max.size()) < pairs) pair_max.resize(static_cast<size_t>(pairs));
+  if (kIndex && static_cast<int64_t>(pair_at.size()) < pairs) pair_at.resize(static_cast<size_t>(pairs));
+  float* hm = pair_max.data();
+  int64_t* ha = pair_at.data();
+  cpu::parallel_blocks(pairs, [=](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) {
+      const float left = in[2 * i], right = in[2 * i + 1];
+      const bool take = replaces(right, left);
+      hm[i] = pick(take, right, left);
+      if constexpr (kIndex) ha[i] = 2 * i + take;
+    }
+  });
+  const int64_t rows = pairs / ow / 2;  // output rows over all planes
+  cpu::parallel_for(0, rows, 4 * ow, [=](int64_t r) {
+    const float* __restrict top = hm + 2 * r * ow;
+    const float* __restrict bottom = top + ow;
+    float* __restrict out = values + r * ow;
+    const int64_t* __restrict top_at = ha + 2 * r * ow;
+    const int64_t* __restrict bottom_at = top_at + ow;
+    int64_t* __restrict out_at = index + r * ow;
+    for (int64_t ox = 0; ox < ow; ++ox) {
+      const bool take = replaces(bottom[ox], top[ox]);
+      out[ox] = pick(take, bottom[ox], top[ox]);
+      if constexpr (kIndex) out_at[ox] = pick(take, bottom_at[ox], top_at[ox]);
+    }
+  });
 }
 
 }  // namespace
@@ -212,33 +271,40 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   if (h * w > std::numeric_limits<int32_t>::max())
     throw Error("max_pool2d: input planes above 2^31 pixels are not supported: " + shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1);
-  const MaxPoolBounds bounds = max_pool_bounds(h, w, oh, ow, o);
   Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
   const float* in = x.data();
   float* values = out.data();
   // Without autograd the maxima are written directly; with it they are a gather at
   // the arg-max positions, whose backward (scatter_add) routes the gradient there.
-  if (!any_requires_grad({&x})) {
+  const bool record_history = any_requires_grad({&x});
+  auto index = record_history ? std::make_shared<std::vector<int64_t>>(static_cast<size_t>(out.numel()))
+                              : nullptr;
+  if (tiles_2x2(o, h, w)) {
+    if (index) max_pool_2x2<true>(in, x.numel(), ow, values, index->data());
+    else max_pool_2x2<false>(in, x.numel(), ow, values, nullptr);
+  } else {
+    const MaxPoolBounds bounds = max_pool_bounds(h, w, oh, ow, o);
+    int64_t* best_at = index ? index->data() : nullptr;
     cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-      for (int64_t oy = 0; oy < oh; ++oy)
-        max_pool_row<false>(in + p * h * w, w, oy, bounds, o, values + (p * oh + oy) * ow, nullptr);
-    });
-    return out;
-  }
-  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(planes * oh * ow));
-  int64_t* best_at = index->data();
-  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    thread_local std::vector<int32_t> row_index;
-    row_index.resize(static_cast<size_t>(ow));
-    for (int64_t oy = 0; oy < oh; ++oy) {
-      const int64_t at = (p * oh + oy) * ow;
-      max_pool_row<true>(in + p * h * w, w, oy, bounds, o, values + at, row_index.data());
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int32_t i = row_index[static_cast<size_t>(ox)];
-        best_at[at + ox] = i < 0 ? -1 : p * h * w + i;
+      const float* plane = in + p * h * w;
+      if (!best_at) {
+        for (int64_t oy = 0; oy < oh; ++oy)
+          max_pool_row<false>(plane, w, oy, bounds, o, values + (p * oh + oy) * ow, nullptr);
+        return;
       }
-    }
-  });
+      thread_local std::vector<int32_t> row_index;  // offsets within the plane
+      row_index.resize(static_cast<size_t>(ow));
+      const int32_t* __restrict in_plane = row_index.data();
+      const int64_t plane_at = p * h * w;
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const int64_t at = (p * oh + oy) * ow;
+        max_pool_row<true>(plane, w, oy, bounds, o, values + at, row_index.data());
+        int64_t* __restrict global = best_at + at;
+        for (int64_t ox = 0; ox < ow; ++ox) global[ox] = in_plane[ox] < 0 ? -1 : plane_at + in_plane[ox];
+      }
+    });
+  }
+  if (!index) return out;
   // The output is gather(x, index) computed in the same pass; its rule is gather's.
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
     return std::vector<Tensor>{scatter_add(g, index, n.input(0).shape())};

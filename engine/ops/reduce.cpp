@@ -35,10 +35,20 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   const float* in = x.data();
   float* o = out.data();
   if (s.inner == 1) {
-    cpu::parallel_for(0, s.outer, s.size, [&](int64_t i) {
-      const float* row = in + i * s.size;
-      double acc = 0.0;  // double accumulation: sums of 10⁵ floats stay exact enough
-      for (int64_t j = 0; j < s.size; ++j) acc += row[j];
+    // Double accumulation: sums of 10⁵ floats stay exact enough. Eight running sums
+    // (element j goes to sum j mod 8) break the chain of dependent adds, so the loop
+    // runs as vector adds instead of one add per cycle of latency.
+    const int64_t size = s.size;
+    cpu::parallel_for(0, s.outer, size, [in, o, size](int64_t i) {
+      const float* __restrict row = in + i * size;
+      constexpr int64_t kLanes = 8;
+      double lane[kLanes] = {};
+      int64_t j = 0;
+      for (; j + kLanes <= size; j += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lane[l] += row[j + l];
+      double acc = 0.0;
+      for (; j < size; ++j) acc += row[j];
+      for (int64_t l = 0; l < kLanes; ++l) acc += lane[l];
       o[i] = static_cast<float>(acc);
     });
     return out;
