@@ -151,6 +151,13 @@ TEST(Conv2d, MatchesDirectLoops) {
       {{2, 3, 2, 3}, {4, 3, 3, 3}, opts(2, 2, 1, 1)},             // some taps read only padding
       {{1, 3, 23, 21}, {4, 3, 11, 11}, opts(4, 4, 2, 2)},         // VGG-F's first layer, smaller
       {{2, 2, 11, 13}, {3, 2, 3, 2}, opts(3, 2, 2, 3, 2, 3)},     // stride, dilation, wide padding
+      // The direct path (stride 1, at most 3 input and 8 output channels): LeNet's first
+      // layer, a one-pixel tail after a whole vector, unequal padding, and 9 outputs
+      // (one past the direct path) beside it.
+      {{4, 1, 28, 28}, {6, 1, 5, 5}, opts(1, 1, 2, 2)},
+      {{3, 2, 9, 9}, {7, 2, 3, 3}, opts(1, 1, 1, 1)},
+      {{5, 3, 4, 20}, {8, 3, 2, 4}, opts(1, 1, 0, 2)},
+      {{5, 3, 4, 20}, {9, 3, 2, 4}, opts(1, 1, 0, 2)},
   };
   const int saved_threads = cpu::num_threads();
   cpu::set_num_threads(2);

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <vector>
 
+#include "engine/cpu/conv_direct.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/parallel.h"
 
@@ -262,6 +263,7 @@ void gather_rows(const ConvGeometry& g, const float* y, int64_t n0, int64_t imag
 
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
+  if (conv2d_direct_applies(g)) return conv2d_direct_forward(g, x, w, bias, y);
   TapTable& taps = t_taps;
   build_taps(g, taps);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
@@ -323,6 +325,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
 
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
+  if (conv2d_direct_applies(g)) return conv2d_direct_backward_weight(g, x, y_grad, w_grad);
   TapTable& taps = t_taps;
   build_taps(g, taps);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols(), w_size = g.o * k;
