@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <map>
 
+#include "engine/cuda/cublas_api.h"
 #include "engine/tensor.h"
 
 #ifdef ADX_HAVE_CUDA
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 #endif
@@ -25,7 +25,8 @@ void check(cudaError_t e, const char* call) {
 }
 void check(cublasStatus_t s, const char* call) {
   if (s != CUBLAS_STATUS_SUCCESS)
-    throw Error(fmt::format("cuBLAS: {} failed: {} ({})", call, cublasGetStatusName(s), cublasGetStatusString(s)));
+    throw Error(fmt::format("cuBLAS: {} failed: {} ({})", call, cublas_api().status_name(s),
+                            cublas_api().status_string(s)));
 }
 void check(cudnnStatus_t s, const char* call) {
   if (s != CUDNN_STATUS_SUCCESS) throw Error(fmt::format("cuDNN: {} failed: {}", call, cudnnGetErrorString(s)));
@@ -40,14 +41,14 @@ Context::Context(int device) : device_(device) {
     throw Error(fmt::format("CUDA: device {} does not exist ({} visible)", device, count));
   check(cudaSetDevice(device), "cudaSetDevice");
   cublasHandle_t blas = nullptr;
-  check(cublasCreate(&blas), "cublasCreate");
+  check(cublas_api().create(&blas), "cublasCreate");
   cublas_ = blas;
   // FP32 by default: TF32 only when a user asks for it (issue 7).
-  check(cublasSetMathMode(blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
+  check(cublas_api().set_math_mode(blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
   cudnnHandle_t dnn = nullptr;
   const cudnnStatus_t s = cudnnCreate(&dnn);
   if (s != CUDNN_STATUS_SUCCESS) {
-    cublasDestroy(blas);
+    cublas_api().destroy(blas);
     cublas_ = nullptr;
     check(s, "cudnnCreate");
   }
@@ -56,7 +57,7 @@ Context::Context(int device) : device_(device) {
 
 Context::~Context() {
   if (cudnn_) cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
-  if (cublas_) cublasDestroy(static_cast<cublasHandle_t>(cublas_));
+  if (cublas_) cublas_api().destroy(static_cast<cublasHandle_t>(cublas_));
 }
 
 Context& Context::get(int device) {

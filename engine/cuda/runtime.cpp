@@ -6,12 +6,12 @@
 #include "engine/tensor.h"
 
 #ifdef ADX_HAVE_CUDA
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
 #include <cmath>
 
+#include "engine/cuda/cublas_api.h"
 #include "engine/cuda/kernels.h"
 #endif
 
@@ -37,10 +37,15 @@ RuntimeInfo runtime_info() {
   cudaRuntimeGetVersion(&info.runtime_version);
   if (cudaDriverGetVersion(&info.driver_version) != cudaSuccess) info.driver_version = 0;
   info.cudnn_version = cudnnGetVersion();
-  cublasGetProperty(MAJOR_VERSION, &info.cublas_version);
-  int minor = 0;
-  cublasGetProperty(MINOR_VERSION, &minor);
-  info.cublas_version = info.cublas_version * 100 + minor;
+  try {
+    const CublasApi& blas = cublas_api();
+    int minor = 0;
+    blas.get_property(MAJOR_VERSION, &info.cublas_version);
+    blas.get_property(MINOR_VERSION, &minor);
+    info.cublas_version = info.cublas_version * 100 + minor;
+  } catch (const Error&) {
+    info.cublas_version = 0;  // not loadable: reported as missing, not fatal for `adx info`
+  }
   int n = 0;
   const cudaError_t e = cudaGetDeviceCount(&n);
   if (e != cudaSuccess) {
