@@ -206,6 +206,28 @@ TEST(Conv2d, MatchesDirectLoops) {
   cpu::set_num_threads(saved_threads);
 }
 
+// An inf in the last input column reaches only the taps that read it from a valid
+// output position; every other tap's weight gradient stays finite. The direct path's
+// last vector reads past the row end, and must not turn 0 · inf into NaN there.
+TEST(Conv2d, WeightGradientOfAnInfPixelStaysInItsTaps) {
+  Tensor x = randn({2, 1, 28, 28}, 400);
+  std::vector<float> v = x.to_vector();
+  v[5 * 28 + 27] = INFINITY;  // image 0, row 5, last column
+  x = Tensor::from_data(x.shape(), v);
+  const Conv2dOptions o = opts(1, 1, 2, 2);
+  const Tensor gy = randn({2, 6, 28, 28}, 401);
+  const std::vector<float> gw = conv2d_weight_grad(x, gy, o, 5, 5).to_vector();
+  for (int64_t oc = 0; oc < 6; ++oc)
+    for (int64_t i = 0; i < 5; ++i)
+      for (int64_t j = 0; j < 5; ++j) {
+        // Tap (i, j) reads column 27 from output column 27 + 2 − j, valid for j ≥ 2,
+        // and row 5 from output row 5 + 2 − i, always valid here.
+        const float g = gw[static_cast<size_t>((oc * 5 + i) * 5 + j)];
+        if (j < 2) EXPECT_TRUE(std::isfinite(g)) << "tap " << i << "," << j << ": " << g;
+        else EXPECT_FALSE(std::isfinite(g)) << "tap " << i << "," << j;
+      }
+}
+
 TEST(Conv2d, OutputSizes) {
   Tensor x = Tensor::zeros({2, 3, 7, 6});
   EXPECT_EQ(conv2d(x, Tensor::zeros({5, 3, 3, 3})).shape(), (Shape{2, 5, 5, 4}));

@@ -7,6 +7,7 @@
 #include "engine/cpu/conv_direct.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <omp.h>
 #include <vector>
@@ -29,6 +30,14 @@ inline Vec8 load(const float* p) {
 }
 inline void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
 inline Vec8 splat(float s) { return Vec8{s, s, s, s, s, s, s, s}; }
+
+// v with lanes count and above set to +0.0.
+typedef int32_t Vec8i __attribute__((vector_size(32)));
+inline Vec8 mask_lanes(Vec8 v, int64_t count) {
+  const Vec8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  const Vec8i keep = lane < static_cast<int32_t>(count);  // all ones where kept
+  return reinterpret_cast<Vec8>(reinterpret_cast<Vec8i>(v) & keep);
+}
 
 int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 
@@ -98,10 +107,15 @@ void weight_grad_block(const ConvGeometry& g, const PaddedImage& p, const float*
         for (int64_t oy = 0; oy < g.oh; ++oy) {
           const float* row = p.data.data() + (c * p.rows + oy + i) * p.cols + j;
           const float* grad_row = gy_pad + (o0 * g.oh + oy) * ow_pad;
-          for (int64_t ox = 0; ox < ow_pad; ox += kLanes) {
-            const Vec8 in = load(row + ox);
+          auto add = [&](int64_t ox, Vec8 in) {
             for (int b = 0; b < kBlock; ++b) acc[b] += load(grad_row + b * g.oh * ow_pad + ox) * in;
-          }
+          };
+          int64_t ox = 0;
+          for (; ox + kLanes <= g.ow; ox += kLanes) add(ox, load(row + ox));
+          // The last vector's lanes past the row read real pixels (or padding) that no
+          // output reads with this tap: zeroed, so that an inf there cannot become
+          // 0 · inf = NaN in the sum.
+          if (ox < g.ow) add(ox, mask_lanes(load(row + ox), g.ow - ox));
         }
         const int64_t tap = (c * g.kh + i) * g.kw + j;
         for (int b = 0; b < kBlock; ++b) {
