@@ -80,6 +80,27 @@ TEST(OpsReduce, SumOfLongRowsMatchesDoubleSum) {
   }
 }
 
+// A convolution's bias gradient: Σ over N, H, W of (N, C, H, W), with planes of 7×5
+// (a whole vector of eight and a remainder), against a double sum; and its gradient.
+TEST(OpsReduce, SumOverAllButChannels) {
+  const int64_t n = 3, c = 4, h = 7, w = 5;
+  std::vector<float> v(static_cast<size_t>(n * c * h * w));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<float>(std::cos(0.3 * static_cast<double>(i)) * (1 + i % 5));
+  Tensor x = Tensor::from_data({n, c, h, w}, v).requires_grad_();
+  const Tensor s = sum(x, {0, 2, 3});
+  ASSERT_EQ(s.shape(), (Shape{c}));
+  EXPECT_EQ(sum(x, {3, 0, 2}, true).shape(), (Shape{1, c, 1, 1}));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double expected = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t p = 0; p < h * w; ++p) expected += v[static_cast<size_t>((i * c + ch) * h * w + p)];
+    EXPECT_NEAR(s.data()[ch], expected, 1e-5 * std::max(1.0, std::fabs(expected))) << "channel " << ch;
+  }
+  const std::vector<float> g = grad_weighted(s, x, T({c}, {1, 2, 3, 4})).to_vector();
+  for (size_t i = 0; i < g.size(); ++i)
+    ASSERT_EQ(g[i], static_cast<float>(1 + (i / static_cast<size_t>(h * w)) % static_cast<size_t>(c))) << i;
+}
+
 TEST(OpsReduce, SumGradientExpands) {
   Tensor x = G({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor s = sum(x, {1});

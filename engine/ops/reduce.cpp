@@ -64,6 +64,33 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   return out;
 }
 
+// Σ over N, H and W of an (N, C, H, W) tensor, kept as (1, C, 1, 1): a convolution's
+// bias gradient. One pass, each plane summed in eight double lanes, planes added in
+// image order; three passes with two intermediate tensors otherwise.
+Tensor sum_per_channel(const Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
+  Tensor out = Tensor::empty({1, c, 1, 1});
+  const float* in = x.data();
+  float* o = out.data();
+  cpu::parallel_for(0, c, n * hw, [in, o, n, c, hw](int64_t ch) {
+    double total = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* __restrict plane = in + (i * c + ch) * hw;
+      constexpr int64_t kLanes = 8;
+      double lane[kLanes] = {};
+      int64_t j = 0;
+      for (; j + kLanes <= hw; j += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lane[l] += plane[j + l];
+      double acc = 0.0;
+      for (; j < hw; ++j) acc += plane[j];
+      for (int64_t l = 0; l < kLanes; ++l) acc += lane[l];
+      total += acc;
+    }
+    o[ch] = static_cast<float>(total);
+  });
+  return out;
+}
+
 Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& dims) {
   Shape s = in;
   for (int64_t d : dims) s[static_cast<size_t>(d)] = 1;
@@ -114,7 +141,9 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
   check_cpu(x, "sum");
   const std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
   Tensor out = x;
-  for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_one_dim(out, *it);
+  if (dims == std::vector<int64_t>{0, 2, 3} && x.dim() == 4) out = sum_per_channel(x);
+  else
+    for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_one_dim(out, *it);
   if (dims.empty()) out = x.detach().clone().detach();
   const Shape kept = keepdim_shape(x.shape(), dims);
   out = make_view(out, keepdim ? kept : dropped_shape(x.shape(), dims), 0);
