@@ -145,6 +145,7 @@ TEST(Conv2d, MatchesDirectLoops) {
       {{2, 3, 5, 5}, {4, 3, 3, 3}, {}},
       {{3, 4, 7, 6}, {6, 2, 3, 2}, opts(2, 1, 1, 2, 2, 1, 2)},
       {{4, 8, 16, 15}, {8, 4, 3, 3}, opts(1, 1, 1, 1, 1, 2, 2)},  // ≥ 2^17 multiply-adds
+      {{5, 8, 16, 15}, {9, 8, 3, 3}, opts(1, 1, 1, 1)},           // 2 + 3 images per thread, chunks of ≤ 2
       {{2, 6, 14, 14}, {5, 6, 5, 5}, {}},                         // narrow stride-1 rows (LeNet)
       {{3, 2, 9, 8}, {4, 2, 4, 4}, opts(2, 2, 1, 1)},             // stride 2 with padding (DCGAN)
       {{2, 3, 1, 1}, {4, 3, 3, 3}, opts(1, 1, 1, 1)},             // eight taps read only padding
