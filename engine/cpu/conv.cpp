@@ -143,14 +143,17 @@ const float* gemm_weights(const ConvGeometry& g, const TapTable& taps, const flo
   if (!taps.compact) return w;
   const int64_t k2 = g.kh * g.kw, a = static_cast<int64_t>(taps.active.size());
   t_packed_weights.resize(static_cast<size_t>(g.o * taps.rows));
-  for (int64_t o = 0; o < g.o; ++o)
+  float* packed = t_packed_weights.data();  // the caller's buffer (thread-local)
+  // In parallel: ResNet's layer4 reads 9.4 MB of weights here to keep a ninth of them,
+  // and run serially that kept the other thread waiting.
+  parallel_for(0, g.o, g.c_group() * k2, [&](int64_t o) {
     for (int64_t c = 0; c < g.c_group(); ++c)
       for (int64_t t = 0; t < a; ++t) {
         const Tap& tap = taps.active[static_cast<size_t>(t)];
-        t_packed_weights[static_cast<size_t>((o * g.c_group() + c) * a + t)] =
-            w[(o * g.c_group() + c) * k2 + tap.i * g.kw + tap.j];
+        packed[(o * g.c_group() + c) * a + t] = w[(o * g.c_group() + c) * k2 + tap.i * g.kw + tap.j];
       }
-  return t_packed_weights.data();
+  });
+  return packed;
 }
 
 // One stretch of a col row: the `count` elements from col[col_at] on read the input
