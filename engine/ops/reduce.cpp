@@ -26,6 +26,21 @@ std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t nd
   return out;
 }
 
+// Σ row[0..n) in double: sums of 10⁵ floats stay exact enough. Eight running sums
+// (element j goes to sum j mod 8) break the chain of dependent adds, so the loop runs
+// as vector adds instead of one add per cycle of latency.
+inline double sum_row(const float* __restrict row, int64_t n) {
+  constexpr int64_t kLanes = 8;
+  double lane[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lane[l] += row[j + l];
+  double acc = 0.0;
+  for (; j < n; ++j) acc += row[j];
+  for (int64_t l = 0; l < kLanes; ++l) acc += lane[l];
+  return acc;
+}
+
 // Sums one dim of a contiguous tensor, keeping it with size 1.
 Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   const DimSplit s = split_at(x.shape(), dim);
@@ -35,22 +50,9 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
   const float* in = x.data();
   float* o = out.data();
   if (s.inner == 1) {
-    // Double accumulation: sums of 10⁵ floats stay exact enough. Eight running sums
-    // (element j goes to sum j mod 8) break the chain of dependent adds, so the loop
-    // runs as vector adds instead of one add per cycle of latency.
     const int64_t size = s.size;
-    cpu::parallel_for(0, s.outer, size, [in, o, size](int64_t i) {
-      const float* __restrict row = in + i * size;
-      constexpr int64_t kLanes = 8;
-      double lane[kLanes] = {};
-      int64_t j = 0;
-      for (; j + kLanes <= size; j += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) lane[l] += row[j + l];
-      double acc = 0.0;
-      for (; j < size; ++j) acc += row[j];
-      for (int64_t l = 0; l < kLanes; ++l) acc += lane[l];
-      o[i] = static_cast<float>(acc);
-    });
+    cpu::parallel_for(0, s.outer, size,
+                      [in, o, size](int64_t i) { o[i] = static_cast<float>(sum_row(in + i * size, size)); });
     return out;
   }
   cpu::parallel_for(0, s.outer, s.size * s.inner, [&](int64_t i) {
@@ -65,8 +67,8 @@ Tensor sum_one_dim(const Tensor& x, int64_t dim) {
 }
 
 // Σ over N, H and W of an (N, C, H, W) tensor, kept as (1, C, 1, 1): a convolution's
-// bias gradient. One pass, each plane summed in eight double lanes, planes added in
-// image order; three passes with two intermediate tensors otherwise.
+// bias gradient. One pass, planes added in image order; three passes with two
+// intermediate tensors otherwise.
 Tensor sum_per_channel(const Tensor& x) {
   const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
   Tensor out = Tensor::empty({1, c, 1, 1});
@@ -74,18 +76,7 @@ Tensor sum_per_channel(const Tensor& x) {
   float* o = out.data();
   cpu::parallel_for(0, c, n * hw, [in, o, n, c, hw](int64_t ch) {
     double total = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* __restrict plane = in + (i * c + ch) * hw;
-      constexpr int64_t kLanes = 8;
-      double lane[kLanes] = {};
-      int64_t j = 0;
-      for (; j + kLanes <= hw; j += kLanes)
-        for (int64_t l = 0; l < kLanes; ++l) lane[l] += plane[j + l];
-      double acc = 0.0;
-      for (; j < hw; ++j) acc += plane[j];
-      for (int64_t l = 0; l < kLanes; ++l) acc += lane[l];
-      total += acc;
-    }
+    for (int64_t i = 0; i < n; ++i) total += sum_row(in + (i * c + ch) * hw, hw);
     o[ch] = static_cast<float>(total);
   });
   return out;
