@@ -20,7 +20,7 @@ AdamOptions adam_options(const FanoganOptions& o) {
 // Sets each parameter's .grad to d(loss)/d(parameter) for `params` only, so that the
 // frozen networks in the graph get no gradient computed at all.
 void set_grads(const Tensor& loss, const std::vector<Tensor>& params) {
-  const std::vector<Tensor> g = grad({loss}, params);
+  const TensorList g = grad({loss}, TensorList(params.begin(), params.end()));
   for (size_t i = 0; i < params.size(); ++i) params[i].impl().grad = g[i].impl_shared();
 }
 
@@ -110,12 +110,12 @@ std::pair<float, float> Fanogan::gan_step(const Tensor& real, bool update_genera
   const Tensor z = Tensor::randn({n, opt_.shape.latent}, gen_);
   const Tensor alpha = Tensor::rand({n, 1, 1, 1}, gen_);
   const Tensor d_loss = critic_loss(real, z, alpha);
-  set_grads(d_loss, nets_.critic->parameters());
+  set_grads(d_loss, opt_d_->params());
   opt_d_->step();
   float g_loss = 0;
   if (update_generator) {  // with the same z, as the reference code
     const Tensor loss = generator_loss(z);
-    set_grads(loss, nets_.generator->parameters());
+    set_grads(loss, opt_g_->params());
     opt_g_->step();
     g_loss = loss.item();
   }
@@ -148,7 +148,7 @@ void Fanogan::inference_mode() {
 
 float Fanogan::encoder_step(const Tensor& real) {
   const Tensor loss = encoder_loss(real);
-  set_grads(loss, nets_.encoder->parameters());
+  set_grads(loss, opt_e_->params());
   opt_e_->step();
   return loss.item();
 }

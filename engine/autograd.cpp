@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <fmt/format.h>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "engine/ops.h"
 
@@ -15,8 +14,7 @@ thread_local bool g_grad_enabled = true;
 bool GradMode::enabled() { return g_grad_enabled; }
 void GradMode::set(bool on) { g_grad_enabled = on; }
 
-Node::Node(OpKind op, std::vector<Tensor> inputs, BackwardFn fn)
-    : op_(op), inputs_(std::move(inputs)), fn_(std::move(fn)) {
+Node::Node(OpKind op, TensorList inputs) : op_(op), inputs_(std::move(inputs)) {
   saved_versions_.reserve(inputs_.size());
   for (const Tensor& t : inputs_) saved_versions_.push_back(t.defined() ? t.version() : 0);
 }
@@ -41,14 +39,18 @@ Tensor Node::output() const {
   return t;
 }
 
-std::vector<Tensor> Node::apply(const Tensor& grad_output, const std::vector<bool>& needs) {
+TensorList Node::apply(const Tensor& grad_output, const PoolVector<bool>& needs) {
   for (size_t i = 0; i < inputs_.size(); ++i) {
     if (inputs_[i].defined() && inputs_[i].version() != saved_versions_[i])
       throw Error(fmt::format("autograd: input {} of {} was modified in place after it was "
                               "saved for backward", i, name()));
   }
-  needs_ = needs;
-  std::vector<Tensor> grads = fn_(grad_output, *this);
+  needs_ = &needs;
+  struct Reset {  // needs_ points into the caller's frame: forget it on every exit
+    const PoolVector<bool>*& needs;
+    ~Reset() { needs = nullptr; }
+  } reset{needs_};
+  TensorList grads = backward(grad_output);
   if (grads.size() != inputs_.size())
     throw Error(fmt::format("autograd: {} returned {} gradients for {} inputs", name(),
                             grads.size(), inputs_.size()));
@@ -58,7 +60,6 @@ std::vector<Tensor> Node::apply(const Tensor& grad_output, const std::vector<boo
                               name(), shape_str(grads[i].shape()), i,
                               shape_str(inputs_[i].shape())));
   }
-  needs_.clear();
   return grads;
 }
 
@@ -69,17 +70,20 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-bool any_requires_grad(const std::vector<Tensor>& inputs) {
+namespace {
+template <class List>
+bool any_in_list_requires_grad(const List& inputs) {
   if (!GradMode::enabled()) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
+}  // namespace
 
-Tensor record(OpKind op, Tensor out, std::vector<Tensor> inputs, BackwardFn fn,
-              bool save_output) {
-  if (!any_requires_grad(inputs)) return out;
-  auto node = std::make_shared<Node>(op, std::move(inputs), std::move(fn));
+bool any_requires_grad(const TensorList& inputs) { return any_in_list_requires_grad(inputs); }
+bool any_requires_grad(const std::vector<Tensor>& inputs) { return any_in_list_requires_grad(inputs); }
+
+Tensor detail::attach(std::shared_ptr<Node> node, Tensor out, bool save_output) {
   if (save_output) node->save_output(out);
   out.impl().grad_fn = std::move(node);
   out.impl().requires_grad = true;
@@ -95,7 +99,7 @@ Tensor accumulate(const Tensor& acc, const Tensor& g) { return acc.defined() ? a
 // targets are computed and returned, and nodes that lead to no target are skipped.
 class BackwardPass {
  public:
-  BackwardPass(const std::vector<Tensor>& targets, bool create_graph)
+  BackwardPass(const TensorList& targets, bool create_graph)
       : leaf_mode_(targets.empty()), create_graph_(create_graph), results_(targets.size()) {
     for (size_t i = 0; i < targets.size(); ++i) {
       const Tensor& t = targets[i];
@@ -106,15 +110,15 @@ class BackwardPass {
     }
   }
 
-  std::vector<Tensor> run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
+  TensorList run(const TensorList& roots, const TensorList& root_grads) {
     GradModeGuard mode(create_graph_);
-    std::vector<Node*> order;
+    PoolVector<Node*> order;
     for (const Tensor& r : roots)
       if (r.grad_fn()) collect(r.grad_fn().get(), order);
     for (Node* n : order) compute_needed(n);
     for (size_t i = 0; i < roots.size(); ++i) seed(roots[i], root_grads[i]);
 
-    std::vector<Node*> ready;
+    PoolVector<Node*> ready;
     for (const Tensor& r : roots) {
       Node* n = r.grad_fn().get();
       if (n && dependencies_[n] == 0 && std::find(ready.begin(), ready.end(), n) == ready.end())
@@ -130,9 +134,9 @@ class BackwardPass {
 
  private:
   // Depth-first walk that counts, for every node, how many edges point at it.
-  void collect(Node* root, std::vector<Node*>& order) {
-    if (!visited_.insert(root).second) return;
-    std::vector<Node*> stack = {root};
+  void collect(Node* root, PoolVector<Node*>& order) {
+    if (!visited_.emplace(root, true).second) return;
+    PoolVector<Node*> stack = {root};
     while (!stack.empty()) {
       Node* n = stack.back();
       stack.pop_back();
@@ -141,7 +145,7 @@ class BackwardPass {
         if (!in.defined() || !in.grad_fn()) continue;
         Node* child = in.grad_fn().get();
         ++dependencies_[child];
-        if (visited_.insert(child).second) stack.push_back(child);
+        if (visited_.emplace(child, true).second) stack.push_back(child);
       }
     }
   }
@@ -151,7 +155,7 @@ class BackwardPass {
     auto it = needed_.find(n);
     if (it != needed_.end()) return it->second;
     // Iterative post-order to avoid deep recursion on long graphs.
-    std::vector<std::pair<Node*, size_t>> stack = {{n, 0}};
+    PoolVector<std::pair<Node*, size_t>> stack = {{n, 0}};
     needed_[n] = false;
     while (!stack.empty()) {
       auto& [node, next] = stack.back();
@@ -221,17 +225,17 @@ class BackwardPass {
     }
   }
 
-  void process(Node* node, std::vector<Node*>& ready) {
+  void process(Node* node, PoolVector<Node*>& ready) {
     Tensor g = std::move(grads_[node]);
     grads_.erase(node);
     if (auto it = target_nodes_.find(node); it != target_nodes_.end())
       for (size_t idx : it->second) results_[idx] = accumulate(results_[idx], g);
 
     const auto& inputs = node->inputs();
-    std::vector<bool> needs(inputs.size());
+    PoolVector<bool> needs(inputs.size());
     bool any = false;
     for (size_t i = 0; i < inputs.size(); ++i) any |= (needs[i] = input_needed(*node, i));
-    std::vector<Tensor> input_grads;
+    TensorList input_grads;
     if (any && g.defined()) input_grads = node->apply(g, needs);
 
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -250,21 +254,22 @@ class BackwardPass {
 
   bool leaf_mode_;
   bool create_graph_;
-  std::vector<Tensor> results_;
-  std::unordered_map<Node*, std::vector<size_t>> target_nodes_;
-  std::unordered_map<TensorImpl*, std::vector<size_t>> target_leaves_;
-  std::unordered_set<Node*> visited_;
-  std::unordered_map<Node*, int> dependencies_;
-  std::unordered_map<Node*, bool> needed_;
-  std::unordered_map<Node*, Tensor> grads_;
+  TensorList results_;
+  // Pooled (engine/pool.h), as are the lists below: a pass per training step.
+  PoolMap<Node*, PoolVector<size_t>> target_nodes_;
+  PoolMap<TensorImpl*, PoolVector<size_t>> target_leaves_;
+  PoolMap<Node*, bool> visited_;
+  PoolMap<Node*, int> dependencies_;
+  PoolMap<Node*, bool> needed_;
+  PoolMap<Node*, Tensor> grads_;
 };
 
-std::vector<Tensor> default_grad_outputs(const std::vector<Tensor>& outputs,
-                                         const std::vector<Tensor>& grad_outputs) {
+TensorList default_grad_outputs(const TensorList& outputs,
+                                         const TensorList& grad_outputs) {
   if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
     throw Error(fmt::format("grad(): {} grad_outputs for {} outputs", grad_outputs.size(),
                             outputs.size()));
-  std::vector<Tensor> result(outputs.size());
+  TensorList result(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& out = outputs[i];
     if (!out.requires_grad())
@@ -286,12 +291,12 @@ std::vector<Tensor> default_grad_outputs(const std::vector<Tensor>& outputs,
 
 }  // namespace
 
-std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool create_graph,
+TensorList grad(const TensorList& outputs, const TensorList& inputs,
+                         const TensorList& grad_outputs, bool create_graph,
                          bool allow_unused) {
   if (inputs.empty()) throw Error("grad(): no inputs given");
-  const std::vector<Tensor> seeds = default_grad_outputs(outputs, grad_outputs);
-  std::vector<Tensor> result = BackwardPass(inputs, create_graph).run(outputs, seeds);
+  const TensorList seeds = default_grad_outputs(outputs, grad_outputs);
+  TensorList result = BackwardPass(inputs, create_graph).run(outputs, seeds);
   for (size_t i = 0; i < result.size(); ++i) {
     if (!result[i].defined() && !allow_unused)
       throw Error(fmt::format("grad(): input {} was not used to compute the outputs "
@@ -301,7 +306,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 }
 
 void backward(const Tensor& root, const Tensor& grad_output, bool create_graph) {
-  const std::vector<Tensor> seeds = default_grad_outputs({root}, {grad_output});
+  const TensorList seeds = default_grad_outputs({root}, {grad_output});
   BackwardPass({}, create_graph).run({root}, seeds);
 }
 

@@ -6,16 +6,22 @@
 #include <cstdlib>
 #include <mutex>
 #include <new>
+#include <sanitizer/asan_interface.h>  // no-ops unless built with ASan
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 namespace adx {
 namespace {
 
+// A free block holds the link to the next free block of its size class, so that the
+// lists themselves need no memory (a std::vector of free blocks grew on the heap).
+struct FreeBlock {
+  FreeBlock* next;
+};
+constexpr size_t kClasses = 4 * 64;  // four per power of two, up to 2^64 bytes
+
 struct Cache {
   std::mutex mutex;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;  // by size class
+  FreeBlock* free_lists[kClasses] = {};  // by size class, see class_index
   size_t cached = 0;
   size_t limit = 0;
   uint64_t requests = 0, system_allocs = 0, bytes = 0, live = 0, peak = 0;
@@ -40,6 +46,13 @@ size_t size_class(size_t bytes) {
   return (bytes + step - 1) / step * step;
 }
 
+// The free list of a size class: 4·log2(its power of two) + its quarter.
+size_t class_index(size_t class_bytes) {
+  const size_t top = std::bit_floor(class_bytes);
+  const size_t quarter = top >= 256 ? (class_bytes - top) / (top / 4) : (class_bytes - top) / 64;
+  return 4 * static_cast<size_t>(std::countr_zero(top)) + quarter;
+}
+
 }  // namespace
 
 AllocationStats allocation_stats() {
@@ -57,13 +70,20 @@ void reset_peak_memory() {
 void release_cached_memory() {
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
-  for (auto& [size, blocks] : c.free_blocks)
-    for (void* p : blocks) std::free(p);
-  c.free_blocks.clear();
+  for (FreeBlock*& head : c.free_lists) {
+    while (head) {
+      ASAN_UNPOISON_MEMORY_REGION(head, sizeof(FreeBlock));
+      FreeBlock* next = head->next;
+      std::free(head);
+      head = next;
+    }
+  }
   c.cached = 0;
 }
 
 namespace detail {
+
+size_t cpu_size_class(size_t bytes) { return size_class(bytes); }
 
 void* cpu_allocate(size_t bytes, size_t& capacity) {
   capacity = size_class(bytes);
@@ -74,12 +94,12 @@ void* cpu_allocate(size_t bytes, size_t& capacity) {
     c.bytes += bytes;
     c.live += bytes;
     c.peak = std::max(c.peak, c.live);
-    auto it = c.free_blocks.find(capacity);
-    if (it != c.free_blocks.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
+    if (FreeBlock*& head = c.free_lists[class_index(capacity)]) {
+      FreeBlock* block = head;
+      ASAN_UNPOISON_MEMORY_REGION(block, capacity);
+      head = block->next;
       c.cached -= capacity;
-      return p;
+      return block;
     }
     ++c.system_allocs;
   }
@@ -102,7 +122,9 @@ void cpu_free(void* p, size_t capacity, size_t bytes) {
     std::lock_guard lock(c.mutex);
     c.live -= bytes;
     if (c.cached + capacity <= c.limit) {
-      c.free_blocks[capacity].push_back(p);
+      FreeBlock*& head = c.free_lists[class_index(capacity)];
+      head = new (p) FreeBlock{head};
+      ASAN_POISON_MEMORY_REGION(p, capacity);  // a use after free stays visible to ASan
       c.cached += capacity;
       return;
     }

@@ -29,6 +29,8 @@ namespace detail {
 // 64-byte aligned memory for `bytes` bytes; `capacity` receives the block's size class.
 void* cpu_allocate(size_t bytes, size_t& capacity);
 void cpu_free(void* p, size_t capacity, size_t bytes);
+// The block size cpu_allocate gives for `bytes` (what cpu_free wants as capacity).
+size_t cpu_size_class(size_t bytes);
 }  // namespace detail
 
 }  // namespace adx

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/pool.h"
 #include "engine/tensor.h"
 
 namespace adx {
@@ -45,12 +46,14 @@ Tensor le(const Tensor& a, const Tensor& b);
 Tensor eq(const Tensor& a, const Tensor& b);
 
 // ---- reductions --------------------------------------------------------------
+// A list of dimension indices, held inline like a Shape (no heap memory per call).
+using Dims = Shape;
 Tensor sum(const Tensor& x);  // all elements, 0-d result
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim = false);
 // Variance; unbiased divides by n−1 as torch.var does by default.
-Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased = true,
+Tensor var(const Tensor& x, const Dims& dims, bool unbiased = true,
            bool keepdim = false);
 Tensor max(const Tensor& x);  // all elements
 Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
@@ -63,17 +66,20 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // ---- shape -------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);  // one dim may be -1
 Tensor expand(const Tensor& x, const Shape& shape);   // broadcast to shape
-Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor permute(const Tensor& x, const Dims& dims);
 Tensor transpose(const Tensor& x, int64_t a, int64_t b);
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
-Tensor concat(const std::vector<Tensor>& xs, int64_t dim);
-Tensor stack(const std::vector<Tensor>& xs, int64_t dim);
+Tensor concat(const TensorList& xs, int64_t dim);
+Tensor stack(const TensorList& xs, int64_t dim);
 Tensor index_select(const Tensor& x, int64_t dim, const std::vector<int64_t>& index);
 // zeros(shape) with src added at `index` along dim (the adjoint of index_select).
 Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int64_t>& index,
                  const Tensor& src);
 // out.flat[i] = x.flat[index[i]]; out has `shape`. A negative index reads 0.
-using FlatIndex = std::shared_ptr<const std::vector<int64_t>>;
+using IndexList = PoolVector<int64_t>;
+using FlatIndex = std::shared_ptr<const IndexList>;
+// A zero-filled index of n entries, from the pool (engine/pool.h).
+inline std::shared_ptr<IndexList> make_flat_index(size_t n) { return make_pooled<IndexList>(n); }
 Tensor gather(const Tensor& x, FlatIndex index, const Shape& shape);
 // zeros(shape) with out.flat[index[i]] += src.flat[i] (the adjoint of gather).
 Tensor scatter_add(const Tensor& src, FlatIndex index, const Shape& shape);

@@ -9,12 +9,17 @@
 #include "engine/autograd.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
+#include "engine/pool.h"
 #include "engine/random.h"
 
 namespace adx {
 
 std::string Device::str() const {
   return is_cpu() ? std::string("cpu") : fmt::format("cuda:{}", index);
+}
+
+void Shape::throw_too_many() {
+  throw Error(fmt::format("a tensor has at most {} dimensions", kMaxDims));
 }
 
 int64_t shape_numel(const Shape& shape) {
@@ -50,8 +55,8 @@ TensorImpl& Tensor::impl() const {
 Tensor Tensor::empty(const Shape& shape, Device device) {
   for (int64_t d : shape)
     if (d < 0) throw Error("Tensor::empty: negative dimension in shape " + shape_str(shape));
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)), device);
+  auto impl = make_pooled<TensorImpl>();
+  impl->storage = make_pooled<Storage>(static_cast<size_t>(shape_numel(shape)), device);
   impl->shape = shape;
   return Tensor(std::move(impl));
 }
@@ -165,7 +170,7 @@ Tensor Tensor::clone() const {
   Tensor out = empty(shape(), device());
   std::copy_n(data(), numel(), out.data());
   return record(OpKind::Clone, out, {*this},
-                [](const Tensor& g, Node&) { return std::vector<Tensor>{g}; });
+                [](const Tensor& g, Node&) { return TensorList{g}; });
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
@@ -188,7 +193,7 @@ Tensor Tensor::flatten(int64_t start_dim) const {
   s.push_back(-1);
   return adx::reshape(*this, s);
 }
-Tensor Tensor::permute(const std::vector<int64_t>& dims) const { return adx::permute(*this, dims); }
+Tensor Tensor::permute(const Shape& dims) const { return adx::permute(*this, dims); }
 Tensor Tensor::transpose(int64_t a, int64_t b) const { return adx::transpose(*this, a, b); }
 Tensor Tensor::unsqueeze(int64_t d) const {
   Shape s = shape();
@@ -214,7 +219,7 @@ Tensor Tensor::mean() const { return adx::mean(*this); }
 Tensor Tensor::pow(float e) const { return adx::pow(*this, e); }
 
 Tensor make_view(const Tensor& base, const Shape& shape, int64_t offset_elems) {
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_pooled<TensorImpl>();
   impl->storage = base.impl().storage;
   impl->offset = base.impl().offset + offset_elems;
   impl->shape = shape;

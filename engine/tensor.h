@@ -14,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/pool.h"
+#include "engine/shape.h"
+
 namespace adx {
 
 struct Device {
@@ -29,7 +32,6 @@ struct Device {
   std::string str() const;
 };
 
-using Shape = std::vector<int64_t>;
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);
 
@@ -125,7 +127,7 @@ class Tensor {
   // ---- shape ops (see ops.h for the full set) ------------------------------
   Tensor reshape(const Shape& shape) const;
   Tensor flatten(int64_t start_dim = 1) const;
-  Tensor permute(const std::vector<int64_t>& dims) const;
+  Tensor permute(const Shape& dims) const;  // Shape: an inline list of dims
   Tensor transpose(int64_t a, int64_t b) const;
   Tensor t() const { return transpose(0, 1); }
   Tensor unsqueeze(int64_t d) const;
@@ -143,6 +145,10 @@ class Tensor {
  private:
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// A list of tensors (an op's inputs, a node's gradients) from the pool
+// (engine/pool.h): a training step makes hundreds of them.
+using TensorList = PoolVector<Tensor>;
 
 // A view of `base`'s storage with another shape and offset (no copy, no history).
 Tensor make_view(const Tensor& base, const Shape& shape, int64_t offset_elems);

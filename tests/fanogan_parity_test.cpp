@@ -138,9 +138,9 @@ void expect_matches(const std::string& what, const Module::Named& ours, const Su
 
 Module::Named gradients(const Tensor& loss, const Module& net) {
   const Module::Named params = sorted_by_name(net.named_parameters());
-  std::vector<Tensor> wrt;
+  TensorList wrt;
   for (auto& p : params) wrt.push_back(p.second);
-  const std::vector<Tensor> g = grad({loss}, wrt);
+  const TensorList g = grad({loss}, wrt);
   Module::Named out;
   for (size_t i = 0; i < params.size(); ++i) out.emplace_back(params[i].first, g[i]);
   return out;

@@ -44,12 +44,12 @@ inline ::testing::AssertionResult gradcheck(const Fn& f, std::vector<Tensor> inp
   Tensor y = f(inputs);
   Tensor w = Tensor::rand(y.shape(), gen);
   for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] = 2.0f * w.data()[i] - 1.0f;
-  std::vector<Tensor> wrt;
+  TensorList wrt;
   for (const Tensor& t : inputs)
     if (t.requires_grad()) wrt.push_back(t);
   if (wrt.empty()) return ::testing::AssertionFailure() << "no input requires grad";
   if (!y.requires_grad()) return ::testing::AssertionFailure() << "output has no history";
-  std::vector<Tensor> analytic = grad({sum(mul(y, w))}, wrt, {}, false, true);
+  TensorList analytic = grad({sum(mul(y, w))}, wrt, {}, false, true);
 
   std::ostringstream failures;
   int bad = 0;
@@ -95,13 +95,14 @@ inline ::testing::AssertionResult gradgradcheck(const Fn& f, std::vector<Tensor>
     vs.push_back(v);
   }
   Fn h = [f, w, vs](const std::vector<Tensor>& xs) {
-    std::vector<Tensor> wrt, weights;
+    TensorList wrt;
+    std::vector<Tensor> weights;
     for (size_t k = 0; k < xs.size(); ++k)
       if (xs[k].requires_grad()) {
         wrt.push_back(xs[k]);
         weights.push_back(vs[k]);
       }
-    std::vector<Tensor> g = grad({sum(mul(f(xs), w))}, wrt, {}, true, true);
+    TensorList g = grad({sum(mul(f(xs), w))}, wrt, {}, true, true);
     Tensor total = Tensor::scalar(0.0f);
     for (size_t k = 0; k < g.size(); ++k)
       if (g[k].defined()) total = add(total, sum(mul(g[k], weights[k])));

@@ -25,7 +25,7 @@ Tensor distinct(const Shape& shape, uint64_t seed) {
 }
 
 FlatIndex flat_index(std::vector<int64_t> v) {
-  return std::make_shared<const std::vector<int64_t>>(std::move(v));
+  return make_pooled<IndexList>(v.begin(), v.end());
 }
 
 }  // namespace

@@ -382,7 +382,7 @@ TEST(Conv2d, BackwardUsesTheAdjoints) {
   const Conv2dOptions o = opts(2, 1, 1, 0);
   Tensor y = conv2d(x, w, b, o);
   Tensor gy = randn(y.shape(), 4);
-  std::vector<Tensor> g = grad({y}, {x, w, b}, {gy});
+  TensorList g = grad({y}, {x, w, b}, {gy});
   EXPECT_TRUE(values_are(g[0], x.shape(), conv_transpose2d_sized(gy, w, o, 6, 5).to_vector()));
   EXPECT_TRUE(values_are(g[1], w.shape(), conv2d_weight_grad(x, gy, o, 3, 2).to_vector()));
   EXPECT_TRUE(values_are(g[2], b.shape(), sum(gy, {0, 2, 3}).to_vector()));
@@ -447,7 +447,7 @@ TEST(MaxPool2d, AsymmetricPadding) {
 TEST(MaxPool2d, GradientGoesToTheMaximum) {
   Tensor x = Tensor::from_data({1, 1, 2, 4}, {1, 5, 2, 0, 3, 4, 8, 7}).requires_grad_();
   Tensor y = max_pool2d(x, Pool2dOptions::make(2));  // maxima 5 (index 1) and 8 (index 6)
-  std::vector<Tensor> g = grad({y}, {x}, {Tensor::from_data({1, 1, 1, 2}, {10, 20})});
+  TensorList g = grad({y}, {x}, {Tensor::from_data({1, 1, 1, 2}, {10, 20})});
   EXPECT_TRUE(values_are(g[0], x.shape(), {0, 10, 0, 0, 0, 0, 20, 0}));
 }
 

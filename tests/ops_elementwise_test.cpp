@@ -95,7 +95,7 @@ TEST(OpsElementwise, ShapesThatDoNotBroadcastThrow) {
 TEST(OpsElementwise, BinaryGradientsSumOverBroadcastDims) {
   Tensor a = G({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor b = G({3}, {1, 2, 3});
-  std::vector<Tensor> g = grad({sum(mul(a, b))}, {a, b});
+  TensorList g = grad({sum(mul(a, b))}, {a, b});
   expect_tensor(g[0], {2, 3}, {1, 2, 3, 1, 2, 3});
   expect_tensor(g[1], {3}, {5, 7, 9});  // column sums of a
 
@@ -150,7 +150,7 @@ TEST(OpsElementwise, PowTensorExponent) {
   Tensor p = G({3}, {3, 2, 0.5f});
   Tensor y = pow(x, p);
   expect_tensor(y, {3}, {8, 9, 2}, 1e-4f);
-  std::vector<Tensor> g = grad({sum(y)}, {x, p});
+  TensorList g = grad({sum(y)}, {x, p});
   expect_tensor(g[0], {3}, {12, 6, 0.25f}, 1e-4f);  // p·x^(p−1)
   expect_tensor(g[1], {3}, {8 * std::log(2.0f), 9 * std::log(3.0f), 2 * std::log(4.0f)}, 1e-4f);
   // Broadcast exponent.
@@ -306,7 +306,7 @@ TEST(OpsElementwise, Where) {
   Tensor b = G({}, {-1});
   Tensor y = where(c, a, b);
   expect_tensor(y, {3}, {1, -1, 3});
-  std::vector<Tensor> g = grad({sum(y)}, {a, b});
+  TensorList g = grad({sum(y)}, {a, b});
   expect_tensor(g[0], {3}, {1, 0, 1});
   expect_tensor(g[1], {}, {1});
   // cond (2,1) with a (3): rows pick a or b.

@@ -30,7 +30,7 @@ Tensor grad_weighted(const Tensor& y, const Tensor& x, const Tensor& w) {
   return grad({sum(mul(y, w))}, {x})[0];
 }
 FlatIndex flat_index(std::vector<int64_t> v) {
-  return std::make_shared<const std::vector<int64_t>>(std::move(v));
+  return make_pooled<IndexList>(v.begin(), v.end());
 }
 
 }  // namespace
@@ -389,7 +389,7 @@ TEST(OpsShape, Concat) {
   Tensor b = G({2, 2}, {3, 4, 5, 6});
   Tensor c = concat({a, b}, 0);
   expect_tensor(c, {3, 2}, {1, 2, 3, 4, 5, 6});
-  std::vector<Tensor> g = grad({sum(mul(c, T({3, 2}, {1, 2, 3, 4, 5, 6})))}, {a, b});
+  TensorList g = grad({sum(mul(c, T({3, 2}, {1, 2, 3, 4, 5, 6})))}, {a, b});
   expect_tensor(g[0], {1, 2}, {1, 2});
   expect_tensor(g[1], {2, 2}, {3, 4, 5, 6});
   // Along dim 1: (2,1) ++ (2,2).
@@ -415,7 +415,7 @@ TEST(OpsShape, Stack) {
   expect_tensor(stack({a, b}, 1), {2, 2}, {1, 3, 2, 4});
   expect_tensor(stack({a, b}, -1), {2, 2}, {1, 3, 2, 4});
   expect_tensor(stack({a, b, a}, 0), {3, 2}, {1, 2, 3, 4, 1, 2});
-  std::vector<Tensor> g = grad({sum(mul(stack({a, b}, 1), T({2, 2}, {1, 2, 3, 4})))}, {a, b});
+  TensorList g = grad({sum(mul(stack({a, b}, 1), T({2, 2}, {1, 2, 3, 4})))}, {a, b});
   expect_tensor(g[0], {2}, {1, 3});
   expect_tensor(g[1], {2}, {2, 4});
   EXPECT_EQ(stack({Tensor::scalar(1), Tensor::scalar(2)}, 0).shape(), (Shape{2}));
@@ -482,7 +482,7 @@ TEST(OpsMatmul, TwoD) {
   Tensor b = G({3, 2}, {7, 8, 9, 10, 11, 12});
   Tensor c = matmul(a, b);
   expect_tensor(c, {2, 2}, {58, 64, 139, 154});
-  std::vector<Tensor> g = grad({sum(c)}, {a, b});
+  TensorList g = grad({sum(c)}, {a, b});
   // dA = 1·Bᵀ: row sums of B; dB = Aᵀ·1: column sums of A.
   expect_tensor(g[0], {2, 3}, {15, 19, 23, 15, 19, 23});
   expect_tensor(g[1], {3, 2}, {5, 5, 7, 7, 9, 9});
@@ -505,7 +505,7 @@ TEST(OpsMatmul, TransposeFlags) {
 TEST(OpsMatmul, TransposeFlagGradients) {
   Tensor at = G({3, 2}, {1, 4, 2, 5, 3, 6});
   Tensor bt = G({2, 3}, {7, 9, 11, 8, 10, 12});
-  std::vector<Tensor> g = grad({sum(matmul(at, bt, true, true))}, {at, bt});
+  TensorList g = grad({sum(matmul(at, bt, true, true))}, {at, bt});
   expect_tensor(g[0], {3, 2}, {15, 15, 19, 19, 23, 23});
   expect_tensor(g[1], {2, 3}, {5, 7, 9, 5, 7, 9});
 }
@@ -517,7 +517,7 @@ TEST(OpsMatmul, Batched) {
   expect_tensor(c, {2, 2, 2}, {1, 2, 3, 4, 7, 8, 5, 6});
   expect_tensor(matmul(a, b, true, false), {2, 2, 2}, {1, 2, 3, 4, 7, 8, 5, 6});  // a is symmetric
   expect_tensor(matmul(a, b, false, true), {2, 2, 2}, {1, 3, 2, 4, 6, 8, 5, 7});
-  std::vector<Tensor> g = grad({sum(c)}, {a, b});
+  TensorList g = grad({sum(c)}, {a, b});
   expect_tensor(g[0], {2, 2, 2}, {3, 7, 3, 7, 11, 15, 11, 15});
   expect_tensor(g[1], {2, 2, 2}, {1, 1, 1, 1, 1, 1, 1, 1});
 }
@@ -528,7 +528,7 @@ TEST(OpsMatmul, ThreeDTimesTwoD) {
   Tensor c = matmul(a, b);
   expect_tensor(c, {2, 1, 2}, {3, 2, 7, 4});
   expect_tensor(matmul(a, T({2, 2}, {1, 1, 0, 1}), false, true), {2, 1, 2}, {3, 2, 7, 4});
-  std::vector<Tensor> g = grad({sum(c)}, {a, b});
+  TensorList g = grad({sum(c)}, {a, b});
   expect_tensor(g[0], {2, 1, 2}, {1, 2, 1, 2});
   expect_tensor(g[1], {2, 2}, {4, 4, 6, 6});  // summed over the batch
 }
@@ -544,7 +544,7 @@ TEST(OpsMatmul, EmptyOperands) {
   Tensor b = Tensor::ones({0, 2}).requires_grad_();
   Tensor c = matmul(a, b);
   expect_tensor(c, {2, 1, 2}, {0, 0, 0, 0});
-  std::vector<Tensor> g = grad({sum(c)}, {a, b});
+  TensorList g = grad({sum(c)}, {a, b});
   EXPECT_EQ(g[0].shape(), (Shape{2, 1, 0}));
   EXPECT_EQ(g[1].shape(), (Shape{0, 2}));
   expect_tensor(linear(Tensor::ones({2, 1, 0}), Tensor::ones({3, 0}), T({3}, {1, 2, 3})), {2, 1, 3},
@@ -568,7 +568,7 @@ TEST(OpsMatmul, Linear) {
   Tensor y = linear(x, w, b);
   expect_tensor(y, {1, 3}, {1.5f, 1, 3});
   expect_tensor(linear(x, w), {1, 3}, {1, 2, 3});
-  std::vector<Tensor> g = grad({sum(y)}, {x, w, b});
+  TensorList g = grad({sum(y)}, {x, w, b});
   expect_tensor(g[0], {1, 2}, {2, 2});                // column sums of w
   expect_tensor(g[1], {3, 2}, {1, 2, 1, 2, 1, 2});    // x in every row
   expect_tensor(g[2], {3}, {1, 1, 1});
@@ -591,7 +591,7 @@ TEST(OpsMatmul, PairwiseSqDist) {
   expect_tensor(d, {2, 3}, {1, 25, 0, 1, 13, 2});
   EXPECT_EQ(d.data()[2], 0.0f);  // identical rows: exactly 0, never negative
   // d/da_i = Σ_j 2(a_i − b_j); d/db_j = Σ_i 2(b_j − a_i).
-  std::vector<Tensor> g = grad({sum(d)}, {a, b});
+  TensorList g = grad({sum(d)}, {a, b});
   expect_tensor(g[0], {2, 2}, {-8, -8, -2, -2});
   expect_tensor(g[1], {3, 2}, {2, -2, 10, 14, -2, -2});
   EXPECT_THROW(pairwise_sq_dist(Tensor::ones({2, 2}), Tensor::ones({2, 3})), Error);

@@ -23,8 +23,8 @@ TEST(Regression, BatchNormCreateGraphWithSharedWeights) {
     Tensor h = batch_norm(x, {}, {}, gamma, beta, true);
     return sum(mul(batch_norm(mul(h, h), {}, {}, gamma, beta, true), c));
   };
-  std::vector<Tensor> plain = grad({f()}, {gamma, beta}, {}, false);
-  std::vector<Tensor> recorded = grad({f()}, {gamma, beta}, {}, true);
+  TensorList plain = grad({f()}, {gamma, beta}, {}, false);
+  TensorList recorded = grad({f()}, {gamma, beta}, {}, true);
   for (size_t k = 0; k < 2; ++k)
     for (int64_t i = 0; i < 3; ++i) EXPECT_NEAR(recorded[k].data()[i], plain[k].data()[i], 1e-4) << k << " " << i;
 }

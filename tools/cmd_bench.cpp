@@ -21,6 +21,7 @@ struct BenchArgs {
   int64_t iters = 20;
   int64_t warmup = 3;
   bool verbose = false;
+  bool trace_allocs = false;
   bool list = false;
 };
 
@@ -45,7 +46,9 @@ void run(const BenchArgs& a) {
   const AllocationStats before = allocation_stats();
   const uint64_t heap_before = heap_allocations();
   const auto start = std::chrono::steady_clock::now();
+  trace_heap_allocations(a.trace_allocs);
   for (int64_t i = 0; i < a.iters; ++i) step();
+  trace_heap_allocations(false);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const AllocationStats after = allocation_stats();
   const uint64_t heap_after = heap_allocations();
@@ -90,6 +93,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--iters", args->iters, "timed iterations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str();
   cmd->add_flag("--verbose", args->verbose, "add allocation counts and peak memory");
+  cmd->add_flag("--trace-allocs", args->trace_allocs,
+                "print the call stack of every heap allocation in the timed iterations (stderr)");
   cmd->add_flag("--list", args->list, "list the workloads");
   cmd->callback([args] { run(*args); });
 }

@@ -28,8 +28,9 @@ inline Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 }
 
 // Element strides of `in` seen through shape `out` (0 along broadcast dims).
-inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
+// (A Shape: one stride per dimension, held inline.)
+inline Shape broadcast_strides(const Shape& in, const Shape& out) {
+  Shape strides(out.size(), 0);
   int64_t stride = 1;
   for (size_t k = 0; k < in.size(); ++k) {
     const size_t i = in.size() - 1 - k, o = out.size() - 1 - k;
@@ -84,7 +85,7 @@ void broadcast_map(const std::array<const Tensor*, N>& in, Tensor& out, F&& f) {
     return;
   }
   const size_t nd = shape.size();
-  std::array<std::vector<int64_t>, N> strides;
+  std::array<Shape, N> strides;
   for (size_t k = 0; k < N; ++k) strides[k] = broadcast_strides(in[k]->shape(), shape);
   const int64_t inner = shape[nd - 1];
   const int64_t rows = total / inner;

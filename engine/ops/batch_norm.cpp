@@ -29,8 +29,8 @@ Shape stat_shape(const Tensor& x) {
   return s;
 }
 
-std::vector<int64_t> reduce_dims(const Tensor& x) {
-  std::vector<int64_t> dims = {0};
+Dims reduce_dims(const Tensor& x) {
+  Dims dims = {0};
   for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
   return dims;
 }
@@ -40,9 +40,9 @@ std::vector<int64_t> reduce_dims(const Tensor& x) {
 //   dβ = Σg,  dγ = Σ(g·x̂),  dx = γσ⁻¹/M · (M·g − dβ − x̂·dγ).
 // Every term is a differentiable function of x, γ and g; nothing here walks the
 // graph above x, so a second-order pass costs one more copy of this formula.
-std::vector<Tensor> differentiable_backward(const Tensor& g, const Tensor& x, const Tensor& weight, float eps,
-                                            const std::vector<bool>& needs) {
-  const std::vector<int64_t> dims = reduce_dims(x);
+Grads differentiable_backward(const Tensor& g, const Tensor& x, const Tensor& weight, float eps,
+                                            const PoolVector<bool>& needs) {
+  const Dims dims = reduce_dims(x);
   const Shape s = stat_shape(x);
   const float count = static_cast<float>(x.numel() / x.size(1));
   Tensor centred = sub(x, mean(x, dims, true));
@@ -50,7 +50,7 @@ std::vector<Tensor> differentiable_backward(const Tensor& g, const Tensor& x, co
   Tensor x_hat = mul(centred, inv_std);
   Tensor sum_g = sum(g, dims, true);
   Tensor sum_g_xhat = sum(mul(g, x_hat), dims, true);
-  std::vector<Tensor> out(3);
+  Grads out(3);
   if (needs[0]) {
     Tensor scale = mul(inv_std, Tensor::scalar(1.0f / count));
     if (weight.defined()) scale = mul(scale, reshape(weight, s));
@@ -62,8 +62,8 @@ std::vector<Tensor> differentiable_backward(const Tensor& g, const Tensor& x, co
 }
 
 // Per-channel mean and 1/√(var + eps), two passes in double precision.
-void channel_stats(const Tensor& x, float eps, std::vector<float>& mean_out,
-                   std::vector<float>& inv_std_out, std::vector<float>& var_out) {
+void channel_stats(const Tensor& x, float eps, PoolVector<float>& mean_out,
+                   PoolVector<float>& inv_std_out, PoolVector<float>& var_out) {
   const Layout l = layout_of(x);
   mean_out.resize(static_cast<size_t>(l.c));
   inv_std_out.resize(static_cast<size_t>(l.c));
@@ -73,7 +73,7 @@ void channel_stats(const Tensor& x, float eps, std::vector<float>& mean_out,
   if (l.s == 1) {  // (N, C), as after a linear layer
     // Row by row, all channels side by side, so the loops vectorise across channels;
     // each channel's sums run over n in the same order as below.
-    std::vector<double> mu(static_cast<size_t>(l.c), 0.0), sq(static_cast<size_t>(l.c), 0.0);
+    PoolVector<double> mu(static_cast<size_t>(l.c), 0.0), sq(static_cast<size_t>(l.c), 0.0);
     for (int64_t n = 0; n < l.n; ++n)
       for (int64_t c = 0; c < l.c; ++c) mu[c] += in[n * l.c + c];
     for (double& m : mu) m /= count;
@@ -135,14 +135,14 @@ void channel_affine_kernel(const Tensor& x, const float* scale, const float* shi
 }
 
 struct SavedStats {
-  std::vector<float> mean, inv_std;
+  PoolVector<float> mean, inv_std;
 };
 
 // Σg and Σg·(x − μ) per channel, in double precision.
 void channel_grad_sums(const float* gd, const float* xd, const Layout& l, const SavedStats& st,
-                       std::vector<float>& sum_g, std::vector<float>& sum_gx) {
+                       PoolVector<float>& sum_g, PoolVector<float>& sum_gx) {
   if (l.s == 1) {  // (N, C): all channels side by side, each summed over n in order
-    std::vector<double> a(static_cast<size_t>(l.c), 0.0), b(a.size(), 0.0);
+    PoolVector<double> a(static_cast<size_t>(l.c), 0.0), b(a.size(), 0.0);
     for (int64_t n = 0; n < l.n; ++n)
       for (size_t c = 0; c < a.size(); ++c) {
         const int64_t off = n * l.c + static_cast<int64_t>(c);
@@ -173,13 +173,13 @@ void channel_grad_sums(const float* gd, const float* xd, const Layout& l, const 
 // dx = k·(g − Σg/M − (x − μ)·proj) with k = γσ⁻¹ and proj = σ⁻²·Σg(x − μ)/M, since
 // (x − μ)·σ⁻²·Σg(x − μ)/M = x̂·Σ(g·x̂)/M.
 struct ChannelGradTerms {
-  std::vector<float> k, mean_g, proj;
+  PoolVector<float> k, mean_g, proj;
 };
 
-ChannelGradTerms channel_grad_terms(const std::vector<float>& sum_g, const std::vector<float>& sum_gx,
+ChannelGradTerms channel_grad_terms(const PoolVector<float>& sum_g, const PoolVector<float>& sum_gx,
                                     const SavedStats& st, const Tensor& weight, double count) {
-  ChannelGradTerms t{std::vector<float>(sum_g.size()), std::vector<float>(sum_g.size()),
-                     std::vector<float>(sum_g.size())};
+  ChannelGradTerms t{PoolVector<float>(sum_g.size()), PoolVector<float>(sum_g.size()),
+                     PoolVector<float>(sum_g.size())};
   for (size_t c = 0; c < sum_g.size(); ++c) {
     const float is = st.inv_std[c];
     t.k[c] = (weight.defined() ? weight.data()[c] : 1.0f) * is;
@@ -209,11 +209,11 @@ void input_grad(const float* gd, const float* xd, const Layout& l, const SavedSt
 }
 
 // The closed-form backward of the fused training forward (no history).
-std::vector<Tensor> fused_backward(const Tensor& g, const Tensor& x, const Tensor& weight,
-                                   const SavedStats& st, const std::vector<bool>& needs) {
+Grads fused_backward(const Tensor& g, const Tensor& x, const Tensor& weight,
+                                   const SavedStats& st, const PoolVector<bool>& needs) {
   const Layout l = layout_of(x);
   const double count = static_cast<double>(l.n * l.s);
-  std::vector<float> sum_g(static_cast<size_t>(l.c)), sum_gx(static_cast<size_t>(l.c));
+  PoolVector<float> sum_g(static_cast<size_t>(l.c)), sum_gx(static_cast<size_t>(l.c));
   channel_grad_sums(g.data(), x.data(), l, st, sum_g, sum_gx);
   Tensor dx, dw, db;
   if (needs[0]) {
@@ -233,8 +233,8 @@ Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_v
   const Layout l = layout_of(x);
   const int64_t count = l.n * l.s;
   if (count < 2) throw Error("batch_norm: training needs more than one value per channel");
-  auto st = std::make_shared<SavedStats>();
-  std::vector<float> var;
+  auto st = make_pooled<SavedStats>();
+  PoolVector<float> var;
   channel_stats(x, eps, st->mean, st->inv_std, var);
   if (running_mean.defined() && running_var.defined()) {
     // Running statistics use the unbiased variance (torch's convention).
@@ -249,7 +249,7 @@ Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_v
     running_var.bump_version();
   }
   // y = x·(γσ⁻¹) + (β − μγσ⁻¹)
-  std::vector<float> scale(static_cast<size_t>(l.c)), shift(static_cast<size_t>(l.c));
+  PoolVector<float> scale(static_cast<size_t>(l.c)), shift(static_cast<size_t>(l.c));
   for (size_t c = 0; c < scale.size(); ++c) {
     const float gamma = weight.defined() ? weight.data()[c] : 1.0f;
     const float beta = bias.defined() ? bias.data()[c] : 0.0f;
@@ -259,7 +259,7 @@ Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_v
   Tensor y = Tensor::empty(x.shape());
   channel_affine_kernel(x, scale.data(), shift.data(), y);
   return record(OpKind::BatchNormTrain, y, {x, weight, bias}, [st, eps](const Tensor& g, Node& n) {
-    std::vector<bool> needs = {n.needs_grad(0), n.needs_grad(1), n.needs_grad(2)};
+    PoolVector<bool> needs = {n.needs_grad(0), n.needs_grad(1), n.needs_grad(2)};
     if (!GradMode::enabled()) return fused_backward(g, n.input(0), n.input(1), *st, needs);
     // Recording the backward (create_graph): the same closed form, written in
     // differentiable ops of x, γ and g, so that it can be differentiated again.
@@ -275,8 +275,8 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
   return record(OpKind::ChannelAffine, y, {x, scale, shift}, [](const Tensor& g, Node& n) {
     const Tensor& in = n.input(0);
     const Shape s = stat_shape(in);
-    const std::vector<int64_t> dims = reduce_dims(in);
-    return std::vector<Tensor>{
+    const Dims dims = reduce_dims(in);
+    return Grads{
         n.needs_grad(0) ? mul(g, reshape(n.input(1), s)) : Tensor(),
         n.needs_grad(1) ? sum(mul(g, in), dims) : Tensor(),
         n.needs_grad(2) ? sum(g, dims) : Tensor()};

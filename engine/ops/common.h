@@ -5,11 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/autograd.h"
 #include "engine/tensor.h"
 
 namespace adx::detail {
 
-using Grads = std::vector<Tensor>;
+using Grads = TensorList;
 
 inline void check_cpu(const Tensor& t, const char* op) {
   if (!t.defined()) throw Error(std::string(op) + ": undefined tensor argument");

@@ -14,7 +14,7 @@ namespace {
 
 using cpu::broadcast_map;
 using cpu::broadcast_shapes;
-using Grads = std::vector<Tensor>;
+using Grads = TensorList;
 
 void check_cpu(const Tensor& t, const char* op) {
   if (!t.defined()) throw Error(std::string(op) + ": undefined tensor argument");

@@ -56,7 +56,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   const int64_t n = log_probs.size(0), classes = log_probs.size(1);
   if (target.size(0) != n)
     throw Error(fmt::format("nll_loss: {} targets for {} rows", target.size(0), n));
-  auto index = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(n));
+  auto index = make_flat_index(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const float t = target.data()[i];
     if (t < 0.0f || t >= static_cast<float>(classes) || t != std::floor(t))

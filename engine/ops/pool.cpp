@@ -40,8 +40,8 @@ void check_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
 // indices [start, end) (pooling) with weight 1/div, or the taps idx0/idx1 with
 // weights wt0/wt1 (interpolation).
 struct AxisPlan {
-  std::vector<int64_t> start, end;
-  std::vector<float> weight;  // per output index, multiplies every term of the window
+  PoolVector<int64_t> start, end;
+  PoolVector<float> weight;  // per output index, multiplies every term of the window
 };
 struct PoolPlan {
   int64_t h, w;
@@ -100,7 +100,7 @@ Tensor window_sum_adjoint(const Tensor& g, PoolPlanPtr plan) {
 
 // torch's avg_pool2d windows along one axis, with its divisor rule.
 AxisPlan avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad_before, int64_t pad_after,
-                  int64_t out, bool count_include_pad, std::vector<int64_t>& padded_size) {
+                  int64_t out, bool count_include_pad, PoolVector<int64_t>& padded_size) {
   AxisPlan a;
   padded_size.clear();
   for (int64_t o = 0; o < out; ++o) {
@@ -121,7 +121,7 @@ AxisPlan avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad_before, int64_t 
 // [inner_lo, inner_hi) have their whole window inside the input, kernel_w columns
 // starting at ox·SW − pad_left.
 struct MaxPoolBounds {
-  std::vector<int64_t> y_lo, y_hi, x_lo, x_hi;
+  PoolVector<int64_t> y_lo, y_hi, x_lo, x_hi;
   int64_t inner_lo = 0, inner_hi = 0;
 };
 
@@ -277,7 +277,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   // Without autograd the maxima are written directly; with it they are a gather at
   // the arg-max positions, whose backward (scatter_add) routes the gradient there.
   const bool record_history = any_requires_grad({&x});
-  auto index = record_history ? std::make_shared<std::vector<int64_t>>(static_cast<size_t>(out.numel()))
+  auto index = record_history ? make_flat_index(static_cast<size_t>(out.numel()))
                               : nullptr;
   if (tiles_2x2(o, h, w)) {
     if (index) max_pool_2x2<true>(in, x.numel(), ow, values, index->data());
@@ -307,7 +307,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   if (!index) return out;
   // The output is gather(x, index) computed in the same pass; its rule is gather's.
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
-    return std::vector<Tensor>{scatter_add(g, index, n.input(0).shape())};
+    return Grads{scatter_add(g, index, n.input(0).shape())};
   });
 }
 
@@ -318,10 +318,10 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
   const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
   if (oh < 1 || ow < 1)
     throw Error("avg_pool2d: window does not fit input " + shape_str(x.shape()));
-  auto plan = std::make_shared<PoolPlan>();
+  auto plan = make_pooled<PoolPlan>();
   plan->h = h;
   plan->w = w;
-  std::vector<int64_t> ph, pw;
+  PoolVector<int64_t> ph, pw;
   plan->rows = avg_axis(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, oh, o.count_include_pad, ph);
   plan->cols = avg_axis(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, ow, o.count_include_pad, pw);
   return window_sum(x, plan);
@@ -340,7 +340,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
     }
     return a;
   };
-  auto plan = std::make_shared<PoolPlan>();
+  auto plan = make_pooled<PoolPlan>();
   plan->h = x.size(2);
   plan->w = x.size(3);
   plan->rows = axis(x.size(2), out_h);
@@ -353,8 +353,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
 namespace {
 
 struct InterpAxis {
-  std::vector<int64_t> i0, i1;
-  std::vector<float> w0, w1;
+  PoolVector<int64_t> i0, i1;
+  PoolVector<float> w0, w1;
 };
 struct InterpPlan {
   int64_t h, w;
@@ -446,7 +446,7 @@ Tensor upsample(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mode
   check_cpu(x, "upsample");
   check_dims(x, 4, "upsample", "input");
   if (out_h < 1 || out_w < 1) throw Error("upsample: output size must be ≥ 1");
-  auto plan = std::make_shared<InterpPlan>();
+  auto plan = make_pooled<InterpPlan>();
   plan->h = x.size(2);
   plan->w = x.size(3);
   plan->rows = interp_axis(x.size(2), out_h, mode, align_corners);

@@ -16,9 +16,8 @@ using namespace detail;
 
 namespace {
 
-std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim,
-                                    const char* op) {
-  std::vector<int64_t> out;
+Dims normalize_dims(const Dims& dims, int64_t ndim, const char* op) {
+  Dims out;
   for (int64_t d : dims) out.push_back(normalize_dim(d, ndim, op));
   std::sort(out.begin(), out.end());
   if (std::adjacent_find(out.begin(), out.end()) != out.end())
@@ -82,13 +81,13 @@ Tensor sum_per_channel(const Tensor& x) {
   return out;
 }
 
-Shape keepdim_shape(const Shape& in, const std::vector<int64_t>& dims) {
+Shape keepdim_shape(const Shape& in, const Dims& dims) {
   Shape s = in;
   for (int64_t d : dims) s[static_cast<size_t>(d)] = 1;
   return s;
 }
 
-Shape dropped_shape(const Shape& in, const std::vector<int64_t>& dims) {
+Shape dropped_shape(const Shape& in, const Dims& dims) {
   Shape s;
   for (int64_t i = 0; i < static_cast<int64_t>(in.size()); ++i)
     if (!std::binary_search(dims.begin(), dims.end(), i)) s.push_back(in[static_cast<size_t>(i)]);
@@ -99,7 +98,7 @@ Shape dropped_shape(const Shape& in, const std::vector<int64_t>& dims) {
 FlatIndex arg_extreme(const Tensor& x, int64_t dim, bool take_max) {
   const DimSplit s = split_at(x.shape(), dim);
   if (s.size == 0) throw Error("max/min: reduction over an empty dim");
-  auto idx = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(s.outer * s.inner));
+  auto idx = make_flat_index(static_cast<size_t>(s.outer * s.inner));
   const float* in = x.data();
   cpu::parallel_for(0, s.outer, s.size * s.inner, [&](int64_t i) {
     for (int64_t k = 0; k < s.inner; ++k) {
@@ -128,11 +127,11 @@ Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
 
 }  // namespace
 
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
+Tensor sum(const Tensor& x, const Dims& dims_in, bool keepdim) {
   check_cpu(x, "sum");
-  const std::vector<int64_t> dims = normalize_dims(dims_in, x.dim(), "sum");
+  const Dims dims = normalize_dims(dims_in, x.dim(), "sum");
   Tensor out = x;
-  if (dims == std::vector<int64_t>{0, 2, 3} && x.dim() == 4) out = sum_per_channel(x);
+  if (dims == Dims{0, 2, 3} && x.dim() == 4) out = sum_per_channel(x);
   else
     for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_one_dim(out, *it);
   if (dims.empty()) out = x.detach().clone().detach();
@@ -144,7 +143,7 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims_in, bool keepdim) {
 }
 
 Tensor sum(const Tensor& x) {
-  std::vector<int64_t> all(static_cast<size_t>(x.dim()));
+  Dims all(static_cast<size_t>(x.dim()));
   for (int64_t i = 0; i < x.dim(); ++i) all[static_cast<size_t>(i)] = i;
   return sum(x, all, false);
 }
@@ -166,7 +165,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
   if (lead < 0) throw Error("sum_to: cannot sum " + shape_str(x.shape()) + " to " + shape_str(shape));
-  std::vector<int64_t> dims;
+  Dims dims;
   for (int64_t i = 0; i < x.dim(); ++i) {
     if (i < lead) {
       dims.push_back(i);
@@ -180,7 +179,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   return reshape(sum(x, dims, true), shape);
 }
 
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   int64_t count = 1;
   for (int64_t d : dims) count *= x.size(d);
   if (count == 0) throw Error("mean: reduction over an empty dim");
@@ -192,7 +191,7 @@ Tensor mean(const Tensor& x) {
   return mul(sum(x), Tensor::scalar(1.0f / static_cast<float>(x.numel())));
 }
 
-Tensor var(const Tensor& x, const std::vector<int64_t>& dims, bool unbiased, bool keepdim) {
+Tensor var(const Tensor& x, const Dims& dims, bool unbiased, bool keepdim) {
   int64_t count = 1;
   for (int64_t d : dims) count *= x.size(d);
   const int64_t denom = count - (unbiased ? 1 : 0);

@@ -41,19 +41,19 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
   });
 }
 
-Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
+Tensor permute(const Tensor& x, const Dims& dims) {
   check_cpu(x, "permute");
   const int64_t nd = x.dim();
   if (static_cast<int64_t>(dims.size()) != nd)
     throw Error(fmt::format("permute: {} dims given for a {}-d tensor", dims.size(), nd));
-  std::vector<int64_t> perm(dims.size()), inverse(dims.size(), -1);
+  Dims perm(dims.size()), inverse(dims.size(), -1);
   for (size_t i = 0; i < dims.size(); ++i) {
     perm[i] = normalize_dim(dims[i], nd, "permute");
     if (inverse[static_cast<size_t>(perm[i])] >= 0) throw Error("permute: a dim is repeated");
     inverse[static_cast<size_t>(perm[i])] = static_cast<int64_t>(i);
   }
   Shape shape(dims.size());
-  std::vector<int64_t> in_strides(dims.size()), src_stride(dims.size());
+  Shape in_strides(dims.size()), src_stride(dims.size());
   int64_t stride = 1;
   for (int64_t i = nd - 1; i >= 0; --i) {
     in_strides[static_cast<size_t>(i)] = stride;
@@ -85,7 +85,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t a, int64_t b) {
-  std::vector<int64_t> dims(static_cast<size_t>(x.dim()));
+  Dims dims(static_cast<size_t>(x.dim()));
   for (int64_t i = 0; i < x.dim(); ++i) dims[static_cast<size_t>(i)] = i;
   std::swap(dims[static_cast<size_t>(normalize_dim(a, x.dim(), "transpose"))],
             dims[static_cast<size_t>(normalize_dim(b, x.dim(), "transpose"))]);
@@ -152,7 +152,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start_in, int64_t end_in, int
   });
 }
 
-Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
+Tensor concat(const TensorList& xs, int64_t dim) {
   if (xs.empty()) throw Error("concat: no tensors");
   for (const Tensor& t : xs) check_cpu(t, "concat");
   dim = normalize_dim(dim, xs[0].dim(), "concat");
@@ -170,7 +170,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   Tensor out = Tensor::empty(shape);
   const DimSplit s = split_at(shape, dim);
   int64_t at = 0;
-  std::vector<int64_t> starts;
+  PoolVector<int64_t> starts;
   for (const Tensor& t : xs) {
     starts.push_back(at);
     strided_copy(out.data(), const_cast<float*>(t.data()), s, at, 1, t.size(dim), true);
@@ -185,10 +185,10 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t dim) {
   });
 }
 
-Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+Tensor stack(const TensorList& xs, int64_t dim) {
   if (xs.empty()) throw Error("stack: no tensors");
   if (dim < 0) dim += xs[0].dim() + 1;
-  std::vector<Tensor> expanded;
+  TensorList expanded;
   for (const Tensor& t : xs) expanded.push_back(t.unsqueeze(dim));
   return concat(expanded, dim);
 }
