@@ -72,7 +72,6 @@ void release_cached_memory() {
   std::lock_guard lock(c.mutex);
   for (FreeBlock*& head : c.free_lists) {
     while (head) {
-      ASAN_UNPOISON_MEMORY_REGION(head, sizeof(FreeBlock));
       FreeBlock* next = head->next;
       std::free(head);
       head = next;
@@ -96,8 +95,8 @@ void* cpu_allocate(size_t bytes, size_t& capacity) {
     c.peak = std::max(c.peak, c.live);
     if (FreeBlock*& head = c.free_lists[class_index(capacity)]) {
       FreeBlock* block = head;
-      ASAN_UNPOISON_MEMORY_REGION(block, capacity);
       head = block->next;
+      ASAN_UNPOISON_MEMORY_REGION(block, capacity);
       c.cached -= capacity;
       return block;
     }
@@ -124,7 +123,9 @@ void cpu_free(void* p, size_t capacity, size_t bytes) {
     if (c.cached + capacity <= c.limit) {
       FreeBlock*& head = c.free_lists[class_index(capacity)];
       head = new (p) FreeBlock{head};
-      ASAN_POISON_MEMORY_REGION(p, capacity);  // a use after free stays visible to ASan
+      // A use after free stays visible to ASan; the link stays readable, for
+      // LeakSanitizer to reach the next block.
+      ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) + sizeof(FreeBlock), capacity - sizeof(FreeBlock));
       c.cached += capacity;
       return;
     }

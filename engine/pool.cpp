@@ -67,9 +67,7 @@ void* pool_allocate(size_t bytes) {
     FreeBlock*& head = p.free_lists[class_index(size)];
     if (head) {
       FreeBlock* block = head;
-      ASAN_UNPOISON_MEMORY_REGION(block, sizeof(FreeBlock));
       head = block->next;
-      ASAN_POISON_MEMORY_REGION(block, size);
       ASAN_UNPOISON_MEMORY_REGION(block, bytes);
       p.stats.cached_bytes -= size;
       return block;
@@ -93,9 +91,10 @@ void pool_free(void* ptr, size_t bytes) noexcept {
   FreeBlock*& head = p.free_lists[class_index(size)];
   ASAN_UNPOISON_MEMORY_REGION(ptr, sizeof(FreeBlock));
   head = new (ptr) FreeBlock{head};
-  // Under ASan a pooled block stays unreadable until handed out again, so that a
-  // use after free is still reported.
-  ASAN_POISON_MEMORY_REGION(ptr, size);
+  // Under ASan a pooled block stays unreadable until handed out again, so that a use
+  // after free is still reported: all of it but the link, which LeakSanitizer follows
+  // (a block it cannot reach would count as leaked).
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(ptr) + sizeof(FreeBlock), size - sizeof(FreeBlock));
   p.stats.cached_bytes += size;
 }
 
