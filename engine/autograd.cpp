@@ -55,6 +55,10 @@ TensorList Node::apply(const Tensor& grad_output, const PoolVector<bool>& needs)
     throw Error(fmt::format("autograd: {} returned {} gradients for {} inputs", name(),
                             grads.size(), inputs_.size()));
   for (size_t i = 0; i < grads.size(); ++i) {
+    // A CPU scalar mixed with CUDA tensors gets its gradient on the GPU: move it home
+    // (as torch does), so that no gradient reaches a tensor on another device.
+    if (grads[i].defined() && inputs_[i].defined() && grads[i].device() != inputs_[i].device())
+      grads[i] = grads[i].to(inputs_[i].device());
     if (grads[i].defined() && grads[i].shape() != inputs_[i].shape())
       throw Error(fmt::format("autograd: {} gave a gradient of shape {} for input {} of shape {}",
                               name(), shape_str(grads[i].shape()), i,
@@ -205,6 +209,10 @@ class BackwardPass {
       // torch, a .grad with history references the graph until zero_grad().
       Tensor old = impl.grad ? Tensor(impl.grad) : Tensor();
       impl.grad = (old.defined() ? add(old, g) : g.clone()).impl_shared();
+    } else if (!g.device().is_cpu()) {
+      // On a GPU through ops (the loops below are the host's): a fresh buffer as well.
+      Tensor old = impl.grad ? Tensor(impl.grad).detach() : Tensor();
+      impl.grad = (old.defined() ? add(old, g) : g.clone()).detach().impl_shared();
     } else if (!impl.grad || impl.grad->grad_fn) {
       // Own a fresh buffer: g may alias another tensor's storage (and a .grad left
       // with history by a create_graph pass is replaced, not written into).
@@ -275,6 +283,9 @@ TensorList default_grad_outputs(const TensorList& outputs,
     if (!out.requires_grad())
       throw Error(fmt::format("grad(): output {} does not require grad (no history)", i));
     if (!grad_outputs.empty() && grad_outputs[i].defined()) {
+      if (grad_outputs[i].device() != out.device())
+        throw Error(fmt::format("grad(): grad_output {} is on {}, output on {}", i,
+                                grad_outputs[i].device().str(), out.device().str()));
       if (grad_outputs[i].shape() != out.shape())
         throw Error(fmt::format("grad(): grad_output {} has shape {}, output has {}", i,
                                 shape_str(grad_outputs[i].shape()), shape_str(out.shape())));

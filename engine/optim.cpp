@@ -8,14 +8,19 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/parallel.h"
+#include "engine/ops/common.h"
 
 namespace adx {
 
 Optimizer::Optimizer(std::vector<Tensor> params, float lr) : params_(std::move(params)), lr_(lr) {
   if (!(lr >= 0.0f)) throw Error(fmt::format("optimizer: learning rate {} must be ≥ 0", lr));
-  for (size_t i = 0; i < params_.size(); ++i)
+  for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].defined() || !params_[i].is_leaf())
       throw Error(fmt::format("optimizer: parameter {} is not a defined leaf tensor", i));
+    if (!params_[i].device().is_cpu())  // the updates below are host loops
+      throw Error(fmt::format("optimizer: parameter {} is on {}: the optimisers have no CUDA kernels yet",
+                              i, params_[i].device().str()));
+  }
 }
 
 void Optimizer::zero_grad() {
@@ -182,6 +187,7 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
+    detail::check_cpu(g, "clip_grad_norm");
     const float* d = g.data();
     for (int64_t i = 0, n = g.numel(); i < n; ++i) total += static_cast<double>(d[i]) * d[i];
   }

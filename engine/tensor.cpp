@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "engine/autograd.h"
+#include "engine/cuda/memory.h"
+#include "engine/cuda/ops.h"
 #include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/pool.h"
@@ -35,17 +37,47 @@ std::string shape_str(const Shape& shape) {
 }
 
 Storage::Storage(size_t count, Device device) : size_(count), device_(device) {
-  if (!device.is_cpu())
-    throw Error("Storage: device " + device.str() + " is not available in this build");
   // At least one element so that data_ is never null; 64-byte aligned for AVX.
+  const size_t bytes = std::max<size_t>(count, 1) * sizeof(float);
+  if (device.is_cuda()) {
+    cuda::check_device(device.index);
+    data_ = static_cast<float*>(cuda::device_allocate(device.index, bytes, capacity_));
+    return;
+  }
   try {
-    data_ = static_cast<float*>(detail::cpu_allocate(std::max<size_t>(count, 1) * sizeof(float), capacity_));
+    data_ = static_cast<float*>(detail::cpu_allocate(bytes, capacity_));
   } catch (const std::bad_alloc&) {
     throw Error(fmt::format("out of memory allocating a tensor of {} floats", count));
   }
 }
 
-Storage::~Storage() { detail::cpu_free(data_, capacity_, std::max<size_t>(size_, 1) * sizeof(float)); }
+Storage::~Storage() {
+  const size_t bytes = std::max<size_t>(size_, 1) * sizeof(float);
+  if (device_.is_cuda()) cuda::device_free(device_.index, data_, capacity_, bytes);
+  else detail::cpu_free(data_, capacity_, bytes);
+}
+
+namespace {
+
+// Copies n floats between any two devices (CUDA tensors of one device at a time).
+void copy_floats(Device to, float* dst, Device from, const float* src, size_t n) {
+  if (n == 0) return;
+  if (to.is_cpu() && from.is_cpu()) {
+    std::memmove(dst, src, n * sizeof(float));
+  } else if (to.is_cuda() && from.is_cpu()) {
+    cuda::copy_host_to_device(to.index, dst, src, n);
+  } else if (to.is_cpu() && from.is_cuda()) {
+    cuda::copy_device_to_host(from.index, dst, src, n);
+  } else if (to == from) {
+    cuda::copy_device_to_device(to.index, dst, src, n);
+  } else {  // between two GPUs: through the host
+    std::vector<float> host(n);
+    cuda::copy_device_to_host(from.index, host.data(), src, n);
+    cuda::copy_host_to_device(to.index, dst, host.data(), n);
+  }
+}
+
+}  // namespace
 
 TensorImpl& Tensor::impl() const {
   if (!impl_) throw Error("use of an undefined Tensor");
@@ -66,7 +98,8 @@ Tensor Tensor::ones(const Shape& shape, Device device) { return full(shape, 1.0f
 
 Tensor Tensor::full(const Shape& shape, float value, Device device) {
   Tensor t = empty(shape, device);
-  std::fill_n(t.data(), t.numel(), value);
+  if (device.is_cuda()) cuda::fill(t, value);
+  else std::fill_n(t.data(), t.numel(), value);
   return t;
 }
 
@@ -116,10 +149,15 @@ int64_t Tensor::size(int64_t d) const {
 
 float Tensor::item() const {
   if (numel() != 1) throw Error("item(): tensor of shape " + shape_str(shape()) + " is not one element");
-  return data()[0];
+  return device().is_cpu() ? data()[0] : to_vector()[0];
 }
 
-std::vector<float> Tensor::to_vector() const { return {data(), data() + numel()}; }
+std::vector<float> Tensor::to_vector() const {
+  if (device().is_cpu()) return {data(), data() + numel()};
+  std::vector<float> host(static_cast<size_t>(numel()));
+  copy_floats(Device::cpu(), host.data(), device(), data(), host.size());
+  return host;
+}
 
 float Tensor::at(std::initializer_list<int64_t> index) const {
   if (static_cast<int64_t>(index.size()) != dim())
@@ -130,15 +168,20 @@ float Tensor::at(std::initializer_list<int64_t> index) const {
     if (i < 0 || i >= n) throw Error(fmt::format("at(): index {} out of range for size {}", i, n));
     flat = flat * n + i;
   }
-  return data()[flat];
+  if (device().is_cpu()) return data()[flat];
+  float value = 0.0f;
+  copy_floats(Device::cpu(), &value, device(), data() + flat, 1);
+  return value;
 }
 
 std::string Tensor::str() const {
   if (!defined()) return "Tensor(undefined)";
   std::string s = "Tensor(" + shape_str(shape());
+  if (device().is_cuda()) s += ", " + device().str();
   if (numel() <= 16) {
     s += ", [";
-    for (int64_t i = 0; i < numel(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", data()[i]);
+    const std::vector<float> values = to_vector();
+    for (size_t i = 0; i < values.size(); ++i) s += fmt::format("{}{:.6g}", i ? ", " : "", values[i]);
     s += "]";
   }
   return s + ")";
@@ -168,7 +211,7 @@ Tensor Tensor::detach() const { return make_view(*this, shape(), 0); }
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), device());
-  std::copy_n(data(), numel(), out.data());
+  copy_floats(device(), out.data(), device(), data(), static_cast<size_t>(numel()));
   return record(OpKind::Clone, out, {*this},
                 [](const Tensor& g, Node&) { return TensorList{g}; });
 }
@@ -176,15 +219,36 @@ Tensor Tensor::clone() const {
 Tensor& Tensor::copy_(const Tensor& src) {
   if (src.shape() != shape())
     throw Error("copy_: source shape " + shape_str(src.shape()) + " != " + shape_str(shape()));
-  std::memmove(data(), src.data(), static_cast<size_t>(numel()) * sizeof(float));
+  const size_t n = static_cast<size_t>(numel());
+  const bool same_storage = impl().storage == src.impl().storage;
+  if (same_storage && device().is_cuda() && data() != src.data() &&
+      data() < src.data() + n && src.data() < data() + n) {
+    // Overlapping ranges of one device buffer: cudaMemcpy has no memmove, so go
+    // through a copy of the source.
+    const Tensor tmp = src.detach().clone();
+    copy_floats(device(), data(), tmp.device(), tmp.data(), n);
+  } else {
+    copy_floats(device(), data(), src.device(), src.data(), n);
+  }
   bump_version();
   return *this;
 }
 
 Tensor& Tensor::fill_(float value) {
-  std::fill_n(data(), numel(), value);
+  if (device().is_cuda()) cuda::fill(*this, value);
+  else std::fill_n(data(), numel(), value);
   bump_version();
   return *this;
+}
+
+Tensor Tensor::to(Device target) const {
+  if (target == device()) return *this;
+  Tensor out = empty(shape(), target);
+  copy_floats(target, out.data(), device(), data(), static_cast<size_t>(numel()));
+  // The gradient goes back the same way.
+  const Device source = device();
+  return record(OpKind::ToDevice, out, {*this},
+                [source](const Tensor& g, Node&) { return TensorList{g.to(source)}; });
 }
 
 Tensor Tensor::reshape(const Shape& s) const { return adx::reshape(*this, s); }

@@ -99,8 +99,10 @@ class Tensor {
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return shape_numel(impl().shape); }
   Device device() const { return impl().storage->device(); }
+  // On a CUDA tensor, a device pointer: for kernels, not for the host to read.
   float* data() { return impl().storage->data() + impl().offset; }
   const float* data() const { return impl().storage->data() + impl().offset; }
+  // Reading values works on every device (CUDA tensors are copied to the host).
   float item() const;                    // the value of a one-element tensor
   std::vector<float> to_vector() const;  // a copy of the values
   float at(std::initializer_list<int64_t> index) const;
@@ -123,6 +125,9 @@ class Tensor {
   Tensor clone() const;  // a differentiable copy
   Tensor& copy_(const Tensor& src);
   Tensor& fill_(float value);
+  // The same values on another device (this tensor itself when already there);
+  // differentiable: the gradient is copied back.
+  Tensor to(Device device) const;
 
   // ---- shape ops (see ops.h for the full set) ------------------------------
   Tensor reshape(const Shape& shape) const;

@@ -7,7 +7,7 @@
 #include "engine/tensor.h"
 
 #ifdef ADX_HAVE_CUDA
-#include <cuda_runtime_api.h>
+#include "engine/cuda/status.h"
 #include <cudnn.h>
 #endif
 
@@ -17,12 +17,6 @@ namespace adx::cuda {
 
 namespace {
 
-void check(cudaError_t e, const char* call) {
-  if (e != cudaSuccess) {
-    cudaGetLastError();  // clear the error so that later calls are not poisoned by it
-    throw Error(fmt::format("CUDA: {} failed: {}", call, cudaGetErrorString(e)));
-  }
-}
 void check(cublasStatus_t s, const char* call) {
   if (s != CUBLAS_STATUS_SUCCESS)
     throw Error(fmt::format("cuBLAS: {} failed: {} ({})", call, cublas_api().status_name(s),

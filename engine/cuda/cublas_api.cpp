@@ -32,6 +32,7 @@ CublasApi load() {
   bind(lib, "cublasGetStatusName", api.status_name);
   bind(lib, "cublasGetStatusString", api.status_string);
   bind(lib, "cublasGetProperty", api.get_property);
+  bind(lib, "cublasSgemm_v2", api.sgemm);
   return api;
 }
 

@@ -16,6 +16,7 @@ struct CublasApi {
   decltype(&cublasGetStatusName) status_name;
   decltype(&cublasGetStatusString) status_string;
   decltype(&cublasGetProperty) get_property;
+  decltype(&cublasSgemm_v2) sgemm;
 };
 
 // The table, loading the library on the first call. Throws adx::Error naming the

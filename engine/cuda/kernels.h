@@ -1,14 +1,53 @@
 // Launchers of the CUDA kernels (engine/cuda/*.cu). Kernel files hold kernels and
 // their launchers only; host logic, errors and formatting live in .cpp files (nvcc
 // compiles neither fmt's compile-time format strings nor everything the C++ side
-// uses). Each launcher returns the launch status.
+// uses). Each launcher queues its work on the current device's default stream and
+// returns the launch status.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <cstdint>
+
+#include "engine/cuda/op_codes.h"
+
 namespace adx::cuda::kernels {
 
-// out[i] = a·x[i] + y[i] for i < n, on the current stream.
+// out[i] = a·x[i] + y[i] for i < n.
 cudaError_t saxpy(int n, float a, const float* x, const float* y, float* out);
+
+// out[i] = value for i < n.
+cudaError_t fill(int64_t n, float value, float* out);
+
+// Where an operand sits in the output's index space: element (i_0, ..., i_{nd−1}) of
+// the output reads operand k at Σ i_d · stride[k][d] (stride 0 along broadcast dims).
+constexpr int kMaxDims = 8;
+struct Broadcast {
+  int nd = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t stride[3][kMaxDims] = {};
+};
+
+// out[i] = f(x[...]) over n outputs; `index` null when x has the output's shape.
+cudaError_t unary(Unary op, float p0, float p1, int64_t n, const float* x, const Broadcast* index,
+                  float* out);
+// out[i] = f(a[...], b[...]); a scalar operand is passed by value instead (a_value
+// when a is null, b_value when b is null), as a CPU scalar tensor is.
+cudaError_t binary(Binary op, float p, int64_t n, const float* a, float a_value, const float* b,
+                   float b_value, const Broadcast* index, float* out);
+// out[i] = c[...] != 0 ? a[...] : b[...]; null a or b: the value instead.
+cudaError_t where(int64_t n, const float* c, const float* a, float a_value, const float* b,
+                  float b_value, const Broadcast& index, float* out);
+
+// Sums over the reduced dims: output o (over the kept dims, `kept` sizes and strides
+// into x) is Σ over r of x[base(o) + offset(r)] (`reduced` sizes and strides). One
+// block per output.
+struct Reduction {
+  int kept_nd = 0, reduced_nd = 0;
+  int64_t kept_shape[kMaxDims] = {}, kept_stride[kMaxDims] = {};
+  int64_t reduced_shape[kMaxDims] = {}, reduced_stride[kMaxDims] = {};
+  int64_t outputs = 1, reduced_count = 1;
+};
+cudaError_t sum(const Reduction& r, const float* x, float* out);
 
 }  // namespace adx::cuda::kernels

@@ -291,6 +291,7 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   if (x.dim() < 2) throw Error("batch_norm: input must be (N, C, ...), got " + shape_str(x.shape()));
   const int64_t channels = x.size(1);
   auto check_param = [&](const Tensor& t, const char* what) {
+    if (t.defined()) check_cpu(t, "batch_norm");
     if (t.defined() && t.shape() != Shape{channels})
       throw Error(fmt::format("batch_norm: {} has shape {}, expected [{}]", what,
                               shape_str(t.shape()), channels));

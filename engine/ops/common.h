@@ -15,8 +15,8 @@ using Grads = TensorList;
 inline void check_cpu(const Tensor& t, const char* op) {
   if (!t.defined()) throw Error(std::string(op) + ": undefined tensor argument");
   if (!t.device().is_cpu())
-    throw Error(std::string(op) + ": tensor on " + t.device().str() +
-                " but this build has only the CPU backend");
+    throw Error(std::string(op) + ": no CUDA kernel yet for a tensor on " + t.device().str() +
+                " (move it to the CPU with .to(Device::cpu()))");
 }
 
 // Maps a possibly negative dim into [0, ndim) or throws naming the op.

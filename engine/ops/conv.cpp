@@ -52,6 +52,7 @@ cpu::ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Conv2dOpti
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
   check_cpu(x, "conv2d");
   check_cpu(weight, "conv2d");
+  if (bias.defined()) check_cpu(bias, "conv2d");
   const cpu::ConvGeometry g = conv_geometry(x.shape(), weight.shape(), opt, "conv2d");
   if (bias.defined() && bias.shape() != Shape{g.o})
     throw Error("conv2d: bias " + shape_str(bias.shape()) + " for " + std::to_string(g.o) +

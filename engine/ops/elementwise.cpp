@@ -7,6 +7,8 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/broadcast.h"
+#include "engine/cuda/ops.h"
+#include "engine/ops/common.h"
 #include "engine/ops.h"
 
 namespace adx {
@@ -16,14 +18,15 @@ using cpu::broadcast_map;
 using cpu::broadcast_shapes;
 using Grads = TensorList;
 
-void check_cpu(const Tensor& t, const char* op) {
-  if (!t.defined()) throw Error(std::string(op) + ": undefined tensor argument");
-  if (!t.device().is_cpu()) throw Error(std::string(op) + ": tensor on " + t.device().str() +
-                                        " but this build has only the CPU backend");
-}
+using cuda::Binary;
+using cuda::Unary;
+using detail::check_cpu;
 
+// f(a, b) with broadcasting: the CPU loop runs the lambda, a CUDA kernel the same
+// formula by its code (engine/cuda/elementwise.cu).
 template <class F>
-Tensor map_binary(const Tensor& a, const Tensor& b, const char* op, F f) {
+Tensor map_binary(const Tensor& a, const Tensor& b, const char* op, Binary code, F f) {
+  if (cuda::any_on_cuda({&a, &b})) return cuda::binary(code, a, b, op);
   check_cpu(a, op);
   check_cpu(b, op);
   Tensor out = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), op));
@@ -32,7 +35,8 @@ Tensor map_binary(const Tensor& a, const Tensor& b, const char* op, F f) {
 }
 
 template <class F>
-Tensor map_unary(const Tensor& x, const char* op, F f) {
+Tensor map_unary(const Tensor& x, const char* op, Unary code, F f, float p0 = 0.0f, float p1 = 0.0f) {
+  if (cuda::any_on_cuda({&x})) return cuda::unary(code, x, p0, p1);
   check_cpu(x, op);
   Tensor out = Tensor::empty(x.shape());
   const float* in = x.data();
@@ -57,7 +61,7 @@ Tensor reduce_grad(const Tensor& g, const Tensor& input) {
 // ---- binary arithmetic ---------------------------------------------------------
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "add", [](float x, float y) { return x + y; });
+  Tensor out = map_binary(a, b, "add", Binary::Add, [](float x, float y) { return x + y; });
   return record(OpKind::Add, out, {a, b}, [](const Tensor& g, Node& n) {
     return Grads{n.needs_grad(0) ? reduce_grad(g, n.input(0)) : Tensor(),
                  n.needs_grad(1) ? reduce_grad(g, n.input(1)) : Tensor()};
@@ -65,7 +69,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "sub", [](float x, float y) { return x - y; });
+  Tensor out = map_binary(a, b, "sub", Binary::Sub, [](float x, float y) { return x - y; });
   return record(OpKind::Sub, out, {a, b}, [](const Tensor& g, Node& n) {
     return Grads{n.needs_grad(0) ? reduce_grad(g, n.input(0)) : Tensor(),
                  n.needs_grad(1) ? reduce_grad(neg(g), n.input(1)) : Tensor()};
@@ -73,7 +77,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "mul", [](float x, float y) { return x * y; });
+  Tensor out = map_binary(a, b, "mul", Binary::Mul, [](float x, float y) { return x * y; });
   return record(OpKind::Mul, out, {a, b}, [](const Tensor& g, Node& n) {
     return Grads{n.needs_grad(0) ? reduce_grad(mul(g, n.input(1)), n.input(0)) : Tensor(),
                  n.needs_grad(1) ? reduce_grad(mul(g, n.input(0)), n.input(1)) : Tensor()};
@@ -81,7 +85,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor out = map_binary(a, b, "div", [](float x, float y) { return x / y; });
+  Tensor out = map_binary(a, b, "div", Binary::Div, [](float x, float y) { return x / y; });
   return record(OpKind::Div, out, {a, b}, [](const Tensor& g, Node& n) {
     const Tensor& x = n.input(0);
     const Tensor& y = n.input(1);
@@ -94,14 +98,14 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // ---- unary ---------------------------------------------------------------------
 
 Tensor neg(const Tensor& x) {
-  Tensor out = map_unary(x, "neg", [](float v) { return -v; });
+  Tensor out = map_unary(x, "neg", Unary::Neg, [](float v) { return -v; });
   return record(OpKind::Neg, out, {x}, [](const Tensor& g, Node&) { return Grads{neg(g)}; });
 }
 
 Tensor pow(const Tensor& x, float p) {
-  Tensor out = map_unary(x, "pow", [p](float v) {
+  Tensor out = map_unary(x, "pow", Unary::Pow, [p](float v) {
     return p == 2.0f ? v * v : p == 0.5f ? std::sqrt(v) : std::pow(v, p);
-  });
+  }, p);
   return record(OpKind::PowScalar, out, {x}, [p](const Tensor& g, Node& n) {
     if (p == 0.0f) return Grads{mul(g, Tensor::scalar(0.0f))};
     if (p == 1.0f) return Grads{g};
@@ -113,19 +117,19 @@ Tensor pow(const Tensor& x, float p) {
 Tensor pow(const Tensor& x, const Tensor& e) { return exp(mul(e, log(x))); }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = map_unary(x, "exp", [](float v) { return std::exp(v); });
+  Tensor out = map_unary(x, "exp", Unary::Exp, [](float v) { return std::exp(v); });
   return record(OpKind::Exp, out, {x},
                 [](const Tensor& g, Node& n) { return Grads{mul(g, n.output())}; }, true);
 }
 
 Tensor log(const Tensor& x) {
-  Tensor out = map_unary(x, "log", [](float v) { return std::log(v); });
+  Tensor out = map_unary(x, "log", Unary::Log, [](float v) { return std::log(v); });
   return record(OpKind::Log, out, {x},
                 [](const Tensor& g, Node& n) { return Grads{div(g, n.input(0))}; });
 }
 
 Tensor sqrt(const Tensor& x) {
-  Tensor out = map_unary(x, "sqrt", [](float v) { return std::sqrt(v); });
+  Tensor out = map_unary(x, "sqrt", Unary::Sqrt, [](float v) { return std::sqrt(v); });
   // d√x/dx = 1 / (2√x), written with the saved output.
   return record(OpKind::Sqrt, out, {x}, [](const Tensor& g, Node& n) {
     return Grads{div(mul(g, Tensor::scalar(0.5f)), n.output())};
@@ -133,10 +137,10 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
-  Tensor out = map_unary(x, "abs", [](float v) { return std::fabs(v); });
+  Tensor out = map_unary(x, "abs", Unary::Abs, [](float v) { return std::fabs(v); });
   return record(OpKind::Abs, out, {x}, [](const Tensor& g, Node& n) {
     // sign(x), with 0 at the kink as torch does.
-    Tensor sign = map_unary(n.input(0), "abs", [](float v) {
+    Tensor sign = map_unary(n.input(0), "abs", Unary::Sign, [](float v) {
       return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : 0.0f;
     });
     return Grads{mul(g, sign)};
@@ -148,8 +152,9 @@ namespace {
 // g·(x > 0 ? 1 : slope): leaky ReLU's (and, with slope 0, ReLU's) backward as one
 // pass. An op of its own with its own rule, as torch's threshold_backward: it is
 // linear in g, and its derivative in x is zero almost everywhere.
-Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
+Tensor leaky_relu_backward_cpu(const Tensor& g, const Tensor& x, float slope) {
   check_cpu(g, "leaky_relu_backward");
+  check_cpu(x, "leaky_relu_backward");
   Tensor out = Tensor::empty(x.shape());
   const float* gd = g.data();
   const float* xd = x.data();
@@ -161,6 +166,13 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
     const float s = slope;  // a local: see map_unary
     for (int64_t i = lo; i < hi; ++i) dst[i] = xx[i] > 0.0f ? gg[i] : s * gg[i];
   });
+  return out;
+}
+
+Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
+  Tensor out = cuda::any_on_cuda({&g, &x})
+                   ? cuda::binary(Binary::LeakyReluBackward, g, x, "leaky_relu_backward", slope)
+                   : leaky_relu_backward_cpu(g, x, slope);
   return record(OpKind::LeakyReluBackward, out, {g, x}, [slope](const Tensor& gg, Node& n) {
     return Grads{n.needs_grad(0) ? leaky_relu_backward(gg, n.input(1), slope) : Tensor(), Tensor()};
   });
@@ -169,7 +181,7 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, float slope) {
 }  // namespace
 
 Tensor relu(const Tensor& x) {
-  Tensor out = map_unary(x, "relu", [](float v) { return v > 0.0f ? v : 0.0f; });
+  Tensor out = map_unary(x, "relu", Unary::Relu, [](float v) { return v > 0.0f ? v : 0.0f; });
   // The gradient at 0 is 0 (torch's choice).
   return record(OpKind::Relu, out, {x}, [](const Tensor& g, Node& n) {
     return Grads{leaky_relu_backward(g, n.input(0), 0.0f)};
@@ -177,14 +189,14 @@ Tensor relu(const Tensor& x) {
 }
 
 Tensor leaky_relu(const Tensor& x, float slope) {
-  Tensor out = map_unary(x, "leaky_relu", [slope](float v) { return v > 0.0f ? v : slope * v; });
+  Tensor out = map_unary(x, "leaky_relu", Unary::LeakyRelu, [slope](float v) { return v > 0.0f ? v : slope * v; }, slope);
   return record(OpKind::LeakyRelu, out, {x}, [slope](const Tensor& g, Node& n) {
     return Grads{leaky_relu_backward(g, n.input(0), slope)};
   });
 }
 
 Tensor elu(const Tensor& x, float alpha) {
-  Tensor out = map_unary(x, "elu", [alpha](float v) { return v > 0.0f ? v : alpha * std::expm1(v); });
+  Tensor out = map_unary(x, "elu", Unary::Elu, [alpha](float v) { return v > 0.0f ? v : alpha * std::expm1(v); }, alpha);
   // For x ≤ 0, d/dx α(eˣ − 1) = αeˣ = y + α: written with the output so that the
   // second derivative flows through it.
   return record(OpKind::Elu, out, {x}, [alpha](const Tensor& g, Node& n) {
@@ -194,7 +206,7 @@ Tensor elu(const Tensor& x, float alpha) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor out = map_unary(x, "sigmoid", [](float v) {
+  Tensor out = map_unary(x, "sigmoid", Unary::Sigmoid, [](float v) {
     // Split by sign so that exp never overflows.
     if (v >= 0.0f) return 1.0f / (1.0f + std::exp(-v));
     const float e = std::exp(v);
@@ -206,7 +218,8 @@ Tensor sigmoid(const Tensor& x) {
   }, true);
 }
 
-Tensor tanh(const Tensor& x) {
+namespace {
+Tensor tanh_cpu(const Tensor& x) {
   check_cpu(x, "tanh");
   Tensor out = Tensor::empty(x.shape());
   const float* in = x.data();
@@ -218,6 +231,12 @@ Tensor tanh(const Tensor& x) {
     const Eigen::Map<const Eigen::ArrayXf> src(in + lo, hi - lo);
     Eigen::Map<Eigen::ArrayXf>(o + lo, hi - lo) = src.tanh();
   });
+  return out;
+}
+}  // namespace
+
+Tensor tanh(const Tensor& x) {
+  Tensor out = cuda::any_on_cuda({&x}) ? cuda::unary(Unary::Tanh, x) : tanh_cpu(x);
   return record(OpKind::Tanh, out, {x}, [](const Tensor& g, Node& n) {
     Tensor y = n.output();
     return Grads{mul(g, sub(Tensor::scalar(1.0f), mul(y, y)))};
@@ -228,10 +247,10 @@ Tensor softplus(const Tensor& x, float beta, float threshold) {
   // y = log(1 + e^{βx}) / β, and y = x where βx > threshold (torch's linear regime).
   // Computed as max(βx, 0) + log1p(e^{−|βx|}) so that e^{βx} never overflows when the
   // threshold is set above ~88.
-  Tensor out = map_unary(x, "softplus", [beta, threshold](float v) {
+  Tensor out = map_unary(x, "softplus", Unary::Softplus, [beta, threshold](float v) {
     const float bx = beta * v;
     return bx > threshold ? v : (std::max(bx, 0.0f) + std::log1p(std::exp(-std::fabs(bx)))) / beta;
-  });
+  }, beta, threshold);
   return record(OpKind::Softplus, out, {x}, [beta, threshold](const Tensor& g, Node& n) {
     const Tensor& in = n.input(0);
     Tensor linear = gt(mul(in, Tensor::scalar(beta)), Tensor::scalar(threshold));
@@ -242,15 +261,16 @@ Tensor softplus(const Tensor& x, float beta, float threshold) {
 
 Tensor clamp(const Tensor& x, float lo, float hi) {
   if (lo > hi) throw Error(fmt::format("clamp: lower bound {} > upper bound {}", lo, hi));
-  Tensor out = map_unary(x, "clamp", [lo, hi](float v) { return v < lo ? lo : v > hi ? hi : v; });
+  Tensor out = map_unary(x, "clamp", Unary::Clamp, [lo, hi](float v) { return v < lo ? lo : v > hi ? hi : v; }, lo, hi);
   return record(OpKind::Clamp, out, {x}, [lo, hi](const Tensor& g, Node& n) {
-    return Grads{mul(g, map_unary(n.input(0), "clamp", [lo, hi](float v) {
+    return Grads{mul(g, map_unary(n.input(0), "clamp", Unary::InRange, [lo, hi](float v) {
                    return v >= lo && v <= hi ? 1.0f : 0.0f;
-                 }))};
+                 }, lo, hi))};
   });
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+namespace {
+Tensor where_cpu(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_cpu(cond, "where");
   check_cpu(a, "where");
   check_cpu(b, "where");
@@ -258,6 +278,12 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = Tensor::empty(shape);
   broadcast_map<3>({&cond, &a, &b}, out, [](float c, float x, float y) { return c != 0.0f ? x : y; });
+  return out;
+}
+}  // namespace
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor out = cuda::any_on_cuda({&cond, &a, &b}) ? cuda::where(cond, a, b) : where_cpu(cond, a, b);
   return record(OpKind::Where, out, {cond, a, b}, [](const Tensor& g, Node& n) {
     const Tensor& c = n.input(0);
     Tensor zero = Tensor::scalar(0.0f);
@@ -270,19 +296,19 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 // ---- comparisons (no history) ----------------------------------------------------
 
 Tensor gt(const Tensor& a, const Tensor& b) {
-  return map_binary(a, b, "gt", [](float x, float y) { return x > y ? 1.0f : 0.0f; });
+  return map_binary(a, b, "gt", Binary::Gt, [](float x, float y) { return x > y ? 1.0f : 0.0f; });
 }
 Tensor lt(const Tensor& a, const Tensor& b) {
-  return map_binary(a, b, "lt", [](float x, float y) { return x < y ? 1.0f : 0.0f; });
+  return map_binary(a, b, "lt", Binary::Lt, [](float x, float y) { return x < y ? 1.0f : 0.0f; });
 }
 Tensor ge(const Tensor& a, const Tensor& b) {
-  return map_binary(a, b, "ge", [](float x, float y) { return x >= y ? 1.0f : 0.0f; });
+  return map_binary(a, b, "ge", Binary::Ge, [](float x, float y) { return x >= y ? 1.0f : 0.0f; });
 }
 Tensor le(const Tensor& a, const Tensor& b) {
-  return map_binary(a, b, "le", [](float x, float y) { return x <= y ? 1.0f : 0.0f; });
+  return map_binary(a, b, "le", Binary::Le, [](float x, float y) { return x <= y ? 1.0f : 0.0f; });
 }
 Tensor eq(const Tensor& a, const Tensor& b) {
-  return map_binary(a, b, "eq", [](float x, float y) { return x == y ? 1.0f : 0.0f; });
+  return map_binary(a, b, "eq", Binary::Eq, [](float x, float y) { return x == y ? 1.0f : 0.0f; });
 }
 
 }  // namespace adx

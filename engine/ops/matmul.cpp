@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/gemm.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
 
@@ -64,18 +65,29 @@ Tensor linear_with_bias(const Tensor& x, const Tensor& weight, const Tensor& bia
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
-  check_cpu(a, "matmul");
-  check_cpu(b, "matmul");
+  const bool on_cuda = cuda::any_on_cuda({&a, &b});
+  if (on_cuda && (!a.defined() || !b.defined() || a.device() != b.device()))
+    throw Error(fmt::format("matmul: operands on {} and {}", a.defined() ? a.device().str() : "?",
+                            b.defined() ? b.device().str() : "?"));
+  if (!on_cuda) {
+    check_cpu(a, "matmul");
+    check_cpu(b, "matmul");
+  }
   const MatmulDims d = matmul_dims(a, b, ta, tb);
   // d.m has a's batch folded in when b is shared; the output's rows are op(a)'s rows.
   Shape shape = a.dim() == 3 ? Shape{a.size(0), d.broadcast_b ? a.size(1) : d.m, d.n}
                              : Shape{d.m, d.n};
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::empty(shape, a.device());
   const int64_t lda = a.size(-1), ldb = b.size(-1);
   const int64_t a_step = a.size(-2) * a.size(-1), b_step = b.dim() == 3 ? b.size(-2) * b.size(-1) : 0;
-  for (int64_t i = 0; i < d.batch; ++i)
-    cpu::gemm(ta, tb, d.m, d.n, d.k, 1.0f, a.data() + i * a_step, lda, b.data() + i * b_step, ldb,
-              0.0f, out.data() + i * d.m * d.n, d.n);
+  for (int64_t i = 0; i < d.batch; ++i) {
+    if (on_cuda)
+      cuda::gemm(a.device().index, ta, tb, d.m, d.n, d.k, 1.0f, a.data() + i * a_step, lda,
+                 b.data() + i * b_step, ldb, 0.0f, out.data() + i * d.m * d.n, d.n);
+    else
+      cpu::gemm(ta, tb, d.m, d.n, d.k, 1.0f, a.data() + i * a_step, lda, b.data() + i * b_step, ldb,
+                0.0f, out.data() + i * d.m * d.n, d.n);
+  }
   return record(OpKind::Matmul, out, {a, b}, [ta, tb](const Tensor& g, Node& n) {
     const Tensor& A = n.input(0);
     const Tensor& B = n.input(1);
@@ -107,7 +119,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   int64_t rows = 1;  // the product of x's leading dims (not -1: x.size(-1) may be 0)
   for (int64_t i = 0; i + 1 < x.dim(); ++i) rows *= x.size(i);
   Tensor x2 = x.dim() == 2 ? x : reshape(x, {rows, x.size(-1)});
-  Tensor y = bias.defined() ? linear_with_bias(x2, weight, bias) : matmul(x2, weight, false, true);
+  // On a GPU: the product, then the bias as a broadcast add (two kernels).
+  Tensor y = !bias.defined()                    ? matmul(x2, weight, false, true)
+             : cuda::any_on_cuda({&x2, &weight}) ? add(matmul(x2, weight, false, true), bias)
+                                                 : linear_with_bias(x2, weight, bias);
   if (x.dim() == 2) return y;
   Shape shape = x.shape();
   shape.back() = weight.size(0);

@@ -14,6 +14,7 @@ using namespace detail;
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   if (!(p >= 0.0f && p <= 1.0f)) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));
   if (!training || p == 0.0f) return x;
+  check_cpu(x, "dropout");
   Tensor mask = Tensor::empty(x.shape());
   const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   float* m = mask.data();
@@ -51,6 +52,8 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
+  check_cpu(log_probs, "nll_loss");
+  check_cpu(target, "nll_loss");
   check_dims(log_probs, 2, "nll_loss", "input");
   check_dims(target, 1, "nll_loss", "target");
   const int64_t n = log_probs.size(0), classes = log_probs.size(1);

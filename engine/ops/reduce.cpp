@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "engine/autograd.h"
+#include "engine/cuda/ops.h"
 #include "engine/cpu/broadcast.h"
 #include "engine/cpu/parallel.h"
 #include "engine/ops.h"
@@ -128,13 +129,15 @@ Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
 }  // namespace
 
 Tensor sum(const Tensor& x, const Dims& dims_in, bool keepdim) {
-  check_cpu(x, "sum");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "sum");
   const Dims dims = normalize_dims(dims_in, x.dim(), "sum");
   Tensor out = x;
-  if (dims == Dims{0, 2, 3} && x.dim() == 4) out = sum_per_channel(x);
+  if (dims.empty()) out = x.detach().clone().detach();
+  else if (on_cuda) out = cuda::sum_keepdim(x, dims);
+  else if (dims == Dims{0, 2, 3} && x.dim() == 4) out = sum_per_channel(x);
   else
     for (auto it = dims.rbegin(); it != dims.rend(); ++it) out = sum_one_dim(out, *it);
-  if (dims.empty()) out = x.detach().clone().detach();
   const Shape kept = keepdim_shape(x.shape(), dims);
   out = make_view(out, keepdim ? kept : dropped_shape(x.shape(), dims), 0);
   return record(OpKind::Sum, out, {x}, [kept](const Tensor& g, Node& n) {
@@ -149,13 +152,19 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
-  check_cpu(x, "expand");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "expand");
   if (x.shape() == shape) return x;
   if (cpu::broadcast_shapes(x.shape(), shape, "expand") != shape)
     throw Error("expand: shape " + shape_str(x.shape()) + " cannot be expanded to " +
                 shape_str(shape));
-  Tensor out = Tensor::empty(shape);
-  cpu::broadcast_map<1>({&x}, out, [](float v) { return v; });
+  Tensor out;
+  if (on_cuda) {
+    out = cuda::broadcast_to(x, shape);
+  } else {
+    out = Tensor::empty(shape);
+    cpu::broadcast_map<1>({&x}, out, [](float v) { return v; });
+  }
   return record(OpKind::Expand, out, {x}, [](const Tensor& g, Node& n) {
     return Grads{sum_to(g, n.input(0).shape())};
   });

@@ -12,7 +12,8 @@ namespace adx {
 using namespace detail;
 
 Tensor reshape(const Tensor& x, const Shape& shape_in) {
-  check_cpu(x, "reshape");
+  // A view on any device: no data is touched.
+  if (!x.defined()) throw Error("reshape: undefined tensor argument");
   Shape shape = shape_in;
   int64_t known = 1, infer_at = -1;
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -1,0 +1,190 @@
+#include "engine/cuda/ops.h"
+
+#include <fmt/format.h>
+
+#include "engine/cpu/broadcast.h"
+
+#ifdef ADX_HAVE_CUDA
+#include <algorithm>
+#include <climits>
+
+#include "engine/cuda/context.h"
+#include "engine/cuda/cublas_api.h"
+#include "engine/cuda/kernels.h"
+#include "engine/cuda/status.h"
+#endif
+
+namespace adx::cuda {
+
+#ifdef ADX_HAVE_CUDA
+
+static_assert(kernels::kMaxDims == Shape::kMaxDims, "a kernel's index must hold every dim of a Shape");
+
+namespace {
+
+// Makes the tensors' device current and returns it; every tensor must be on that
+// CUDA device, except one-element CPU tensors (scalars), which kernels take by value.
+int common_device(std::initializer_list<const Tensor*> ts, const char* op) {
+  int device = -1;
+  for (const Tensor* t : ts) {
+    if (!t->defined()) throw Error(fmt::format("{}: undefined tensor argument", op));
+    if (t->device().is_cpu()) {
+      if (t->dim() == 0) continue;
+      throw Error(fmt::format("{}: a tensor on cpu with one on cuda (shape {}): move it with .to()", op,
+                              shape_str(t->shape())));
+    }
+    if (device >= 0 && t->device().index != device)
+      throw Error(fmt::format("{}: tensors on cuda:{} and cuda:{}", op, device, t->device().index));
+    device = t->device().index;
+  }
+  if (device < 0) throw Error(fmt::format("{}: no operand is on a CUDA device", op));
+  check(cudaSetDevice(device), "cudaSetDevice");
+  return device;
+}
+
+bool is_host_scalar(const Tensor& t) { return t.device().is_cpu(); }
+
+// Operand k's element strides through the output's shape.
+void set_strides(kernels::Broadcast& b, int k, const Shape& in, const Shape& out) {
+  const Shape strides = cpu::broadcast_strides(in, out);
+  for (size_t d = 0; d < out.size(); ++d) b.stride[k][d] = strides[d];
+}
+
+kernels::Broadcast broadcast_index(const Shape& out) {
+  kernels::Broadcast b;
+  b.nd = static_cast<int>(out.size());
+  for (size_t d = 0; d < out.size(); ++d) b.shape[d] = out[d];
+  return b;
+}
+
+}  // namespace
+
+void fill(Tensor& t, float value) {
+  common_device({&t}, "fill");
+  check(kernels::fill(t.numel(), value, t.data()), "fill kernel launch");
+}
+
+Tensor unary(Unary op, const Tensor& x, float p0, float p1) {
+  common_device({&x}, "unary op");
+  Tensor out = Tensor::empty(x.shape(), x.device());
+  check(kernels::unary(op, p0, p1, x.numel(), x.data(), nullptr, out.data()), "unary kernel launch");
+  return out;
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  common_device({&x}, "expand");
+  Tensor out = Tensor::empty(shape, x.device());
+  kernels::Broadcast b = broadcast_index(shape);
+  set_strides(b, 0, x.shape(), shape);
+  check(kernels::unary(Unary::Identity, 0.0f, 0.0f, out.numel(), x.data(), &b, out.data()),
+        "expand kernel launch");
+  return out;
+}
+
+Tensor binary(Binary op, const Tensor& a, const Tensor& b, const char* name, float p) {
+  const int device = common_device({&a, &b}, name);
+  const Shape shape = cpu::broadcast_shapes(a.shape(), b.shape(), name);
+  Tensor out = Tensor::empty(shape, Device::cuda(device));
+  const bool a_host = is_host_scalar(a), b_host = is_host_scalar(b);
+  const bool same = (a_host || a.shape() == shape) && (b_host || b.shape() == shape);
+  kernels::Broadcast index = broadcast_index(shape);
+  if (!a_host) set_strides(index, 0, a.shape(), shape);
+  if (!b_host) set_strides(index, 1, b.shape(), shape);
+  check(kernels::binary(op, p, out.numel(), a_host ? nullptr : a.data(), a_host ? a.item() : 0.0f,
+                        b_host ? nullptr : b.data(), b_host ? b.item() : 0.0f, same ? nullptr : &index,
+                        out.data()),
+        "binary kernel launch");
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  const int device = common_device({&cond, &a, &b}, "where");
+  if (is_host_scalar(cond)) throw Error("where: the condition must be on the CUDA device");
+  const Shape shape = cpu::broadcast_shapes(cpu::broadcast_shapes(cond.shape(), a.shape(), "where"),
+                                            b.shape(), "where");
+  Tensor out = Tensor::empty(shape, Device::cuda(device));
+  const bool a_host = is_host_scalar(a), b_host = is_host_scalar(b);
+  kernels::Broadcast index = broadcast_index(shape);
+  set_strides(index, 0, cond.shape(), shape);
+  if (!a_host) set_strides(index, 1, a.shape(), shape);
+  if (!b_host) set_strides(index, 2, b.shape(), shape);
+  check(kernels::where(out.numel(), cond.data(), a_host ? nullptr : a.data(), a_host ? a.item() : 0.0f,
+                       b_host ? nullptr : b.data(), b_host ? b.item() : 0.0f, index, out.data()),
+        "where kernel launch");
+  return out;
+}
+
+Tensor sum_keepdim(const Tensor& x, const Dims& dims) {
+  common_device({&x}, "sum");
+  kernels::Reduction r;
+  Shape out_shape = x.shape();
+  int64_t stride = 1;
+  for (int64_t d = x.dim() - 1; d >= 0; --d) {  // contiguous strides, last dim fastest
+    const bool reduced = std::find(dims.begin(), dims.end(), d) != dims.end();
+    const int64_t size = x.size(d);
+    if (reduced) {
+      r.reduced_shape[r.reduced_nd] = size;
+      r.reduced_stride[r.reduced_nd++] = stride;
+      r.reduced_count *= size;
+      out_shape[static_cast<size_t>(d)] = 1;
+    } else {
+      r.kept_shape[r.kept_nd] = size;
+      r.kept_stride[r.kept_nd++] = stride;
+      r.outputs *= size;
+    }
+    stride *= size;
+  }
+  // Collected last dim first: put them in order (the kernels walk dims from the last).
+  std::reverse(r.reduced_shape, r.reduced_shape + r.reduced_nd);
+  std::reverse(r.reduced_stride, r.reduced_stride + r.reduced_nd);
+  std::reverse(r.kept_shape, r.kept_shape + r.kept_nd);
+  std::reverse(r.kept_stride, r.kept_stride + r.kept_nd);
+  Tensor out = Tensor::empty(out_shape, x.device());
+  check(kernels::sum(r, x.data(), out.data()), "sum kernel launch");
+  return out;
+}
+
+void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // C = β·C; cuBLAS wants leading dims ≥ 1 even then (it reads no A or B)
+    lda = std::max<int64_t>(lda, 1);
+    ldb = std::max<int64_t>(ldb, 1);
+  }
+  for (int64_t v : {m, n, k, lda, ldb, ldc})
+    if (v > INT_MAX) throw Error(fmt::format("matmul: dimension {} is too large for cuBLAS", v));
+  check(cudaSetDevice(device), "cudaSetDevice");
+  const CublasApi& blas = cublas_api();
+  auto handle = static_cast<cublasHandle_t>(Context::get(device).cublas());
+  // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, and a row-major
+  // buffer read column-major is the transpose: so B and A swap places, flags unchanged.
+  const cublasStatus_t s =
+      blas.sgemm(handle, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b,
+                 static_cast<int>(ldb), a, static_cast<int>(lda), &beta, c, static_cast<int>(ldc));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw Error(fmt::format("cuBLAS: cublasSgemm failed: {} ({})", blas.status_name(s), blas.status_string(s)));
+}
+
+#else  // no CUDA backend
+
+namespace {
+[[noreturn]] void not_built(const char* op) {
+  throw Error(fmt::format("{}: this adx was built without the CUDA backend (-DADX_CUDA=OFF or no toolkit)", op));
+}
+}  // namespace
+
+void fill(Tensor&, float) { not_built("fill"); }
+Tensor unary(Unary, const Tensor&, float, float) { not_built("unary op"); }
+Tensor broadcast_to(const Tensor&, const Shape&) { not_built("expand"); }
+Tensor binary(Binary, const Tensor&, const Tensor&, const char* name, float) { not_built(name); }
+Tensor where(const Tensor&, const Tensor&, const Tensor&) { not_built("where"); }
+Tensor sum_keepdim(const Tensor&, const Dims&) { not_built("sum"); }
+void gemm(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+          float, float*, int64_t) {
+  not_built("matmul");
+}
+
+#endif
+
+}  // namespace adx::cuda

@@ -1,0 +1,39 @@
+// The CUDA twins of the engine's ops, on tensors: engine/ops/*.cpp call these when
+// their inputs live on a CUDA device, and wrap the result in the same autograd
+// record as on the CPU (backward formulas are ops, so they run on the device too).
+// In a build without the CUDA backend every function throws adx::Error saying so.
+#pragma once
+
+#include "engine/cuda/op_codes.h"
+#include "engine/ops.h"
+#include "engine/tensor.h"
+
+namespace adx::cuda {
+
+// Sets every element of a CUDA tensor.
+void fill(Tensor& t, float value);
+
+// f(x) elementwise, on x's device.
+Tensor unary(Unary op, const Tensor& x, float p0 = 0.0f, float p1 = 0.0f);
+// x broadcast to `shape` (expand).
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+// f(a, b) with broadcasting. One operand may be a one-element CPU tensor (a scalar
+// such as Tensor::scalar(2.0f)), which is passed to the kernel by value.
+Tensor binary(Binary op, const Tensor& a, const Tensor& b, const char* name, float p = 0.0f);
+// cond != 0 ? a : b with broadcasting; a or b may be CPU scalars.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// Σ over `dims` (sorted, distinct), kept as size-1 dims.
+Tensor sum_keepdim(const Tensor& x, const Dims& dims);
+
+// Row-major C = α·op(A)·op(B) + β·C on `device`, through cuBLAS (FP32 math).
+void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+          const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// True when any of the tensors lives on a CUDA device (undefined ones are skipped).
+inline bool any_on_cuda(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts)
+    if (t->defined() && t->device().is_cuda()) return true;
+  return false;
+}
+
+}  // namespace adx::cuda

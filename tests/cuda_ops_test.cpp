@@ -1,0 +1,233 @@
+// CUDA twins of the engine's ops against the CPU reference: forward values and
+// gradients (relative error ≤ 1e-4, FP32, TF32 off). Every test that needs a GPU
+// skips with a message when none is visible (CI has the toolkit but no driver); the
+// tests of what happens without one run everywhere.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "engine/autograd.h"
+#include "engine/cuda/memory.h"
+#include "engine/cuda/runtime.h"
+#include "engine/ops.h"
+#include "engine/random.h"
+
+using namespace adx;
+
+namespace {
+
+#define REQUIRE_GPU()                                                                         \
+  do {                                                                                        \
+    if (!cuda::built()) GTEST_SKIP() << "built without the CUDA backend";                     \
+    if (cuda::device_count() == 0)                                                            \
+      GTEST_SKIP() << "no CUDA device visible: " << cuda::runtime_info().unavailable;         \
+  } while (0)
+
+const Device kGpu = Device::cuda(0);
+
+// |a − b| ≤ 1e-4·max(|a|, |b|) + 1e-5 everywhere.
+::testing::AssertionResult close(const Tensor& gpu, const Tensor& cpu, const char* what) {
+  if (!gpu.defined() || !cpu.defined())
+    return ::testing::AssertionFailure() << what << ": a result is undefined";
+  if (gpu.shape() != cpu.shape())
+    return ::testing::AssertionFailure() << what << ": shape " << shape_str(gpu.shape()) << " vs "
+                                         << shape_str(cpu.shape());
+  if (!gpu.device().is_cuda()) return ::testing::AssertionFailure() << what << ": not on the GPU";
+  const std::vector<float> a = gpu.to_vector(), b = cpu.to_vector();
+  for (size_t i = 0; i < a.size(); ++i) {
+    const float tol = 1e-4f * std::max(std::fabs(a[i]), std::fabs(b[i])) + 1e-5f;
+    if (!(std::fabs(a[i] - b[i]) <= tol) && !(std::isnan(a[i]) && std::isnan(b[i])))
+      return ::testing::AssertionFailure() << what << ": element " << i << " is " << a[i] << " on the GPU, "
+                                           << b[i] << " on the CPU";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+Tensor random(const Shape& shape, uint64_t seed, float lo = -2.0f, float hi = 2.0f) {
+  Generator gen(seed);
+  return Tensor::rand(shape, gen) * (hi - lo) + lo;
+}
+
+// f on the CPU and on the GPU: the values, and the gradients of Σ f·w in every input.
+void expect_parity(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                   const std::vector<Tensor>& cpu_inputs, const char* what) {
+  std::vector<Tensor> cpu_in, gpu_in;
+  for (const Tensor& t : cpu_inputs) {
+    cpu_in.push_back(t.detach().clone().requires_grad_());
+    gpu_in.push_back(t.to(kGpu).detach().requires_grad_());
+  }
+  const Tensor y_cpu = f(cpu_in), y_gpu = f(gpu_in);
+  EXPECT_TRUE(close(y_gpu, y_cpu, what));
+  const Tensor w = random(y_cpu.shape(), 99);
+  const TensorList g_cpu = grad({sum(mul(y_cpu, w))}, TensorList(cpu_in.begin(), cpu_in.end()), {}, false, true);
+  const TensorList g_gpu =
+      grad({sum(mul(y_gpu, w.to(kGpu)))}, TensorList(gpu_in.begin(), gpu_in.end()), {}, false, true);
+  for (size_t i = 0; i < g_cpu.size(); ++i) {
+    if (!g_cpu[i].defined()) continue;
+    EXPECT_TRUE(close(g_gpu[i], g_cpu[i], what)) << "gradient of input " << i;
+  }
+}
+
+}  // namespace
+
+TEST(CudaTensor, WithoutADeviceCreatingOneIsAnErrorThatSaysWhy) {
+  if (cuda::device_count() > 0) GTEST_SKIP() << "a device is visible";
+  try {
+    Tensor::zeros({2, 3}, kGpu);
+    FAIL() << "a CUDA tensor without a device";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("CUDA"), std::string::npos) << msg;
+    EXPECT_TRUE(msg.find("no device is visible") != std::string::npos ||
+                msg.find("built without the CUDA backend") != std::string::npos)
+        << msg;
+  }
+  EXPECT_THROW(Tensor::ones({2}).to(kGpu), Error);
+}
+
+TEST(CudaTensor, CopiesRoundTripAndFill) {
+  REQUIRE_GPU();
+  const Tensor x = random({3, 1000, 7}, 1);  // 21,000 floats
+  const Tensor back = x.to(kGpu).to(Device::cpu());
+  EXPECT_EQ(back.to_vector(), x.to_vector());
+  Tensor big = random({(int64_t{1} << 20) + 5}, 2);  // more than one staging piece
+  EXPECT_EQ(big.to(kGpu).to_vector(), big.to_vector());
+  Tensor f = Tensor::full({4, 5}, 2.5f, kGpu);
+  EXPECT_EQ(f.to_vector(), std::vector<float>(20, 2.5f));
+  f.fill_(-1.0f);
+  EXPECT_FLOAT_EQ(f.at({3, 4}), -1.0f);
+  EXPECT_FLOAT_EQ(Tensor::full({}, 7.0f, kGpu).item(), 7.0f);
+  Tensor c = f.clone();
+  c.copy_(x.slice(0, 0, 1).reshape({7, 1000}).slice(0, 0, 4).reshape({4, 1000}).slice(1, 0, 5).to(kGpu));
+  EXPECT_TRUE(close(c, x.slice(0, 0, 1).reshape({7, 1000}).slice(0, 0, 4).slice(1, 0, 5), "copy_"));
+}
+
+TEST(CudaOps, UnaryParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({4, 33}, 3), positive = random({4, 33}, 4, 0.1f, 3.0f);
+  expect_parity([](const std::vector<Tensor>& v) { return neg(v[0]); }, {x}, "neg");
+  expect_parity([](const std::vector<Tensor>& v) { return exp(v[0]); }, {x}, "exp");
+  expect_parity([](const std::vector<Tensor>& v) { return log(v[0]); }, {positive}, "log");
+  expect_parity([](const std::vector<Tensor>& v) { return sqrt(v[0]); }, {positive}, "sqrt");
+  expect_parity([](const std::vector<Tensor>& v) { return pow(v[0], 2.0f); }, {x}, "pow 2");
+  expect_parity([](const std::vector<Tensor>& v) { return pow(v[0], 1.7f); }, {positive}, "pow 1.7");
+  expect_parity([](const std::vector<Tensor>& v) { return abs(v[0]); }, {x}, "abs");
+  expect_parity([](const std::vector<Tensor>& v) { return relu(v[0]); }, {x}, "relu");
+  expect_parity([](const std::vector<Tensor>& v) { return leaky_relu(v[0], 0.2f); }, {x}, "leaky_relu");
+  expect_parity([](const std::vector<Tensor>& v) { return elu(v[0], 1.0f); }, {x}, "elu");
+  expect_parity([](const std::vector<Tensor>& v) { return sigmoid(v[0]); }, {x}, "sigmoid");
+  expect_parity([](const std::vector<Tensor>& v) { return tanh(v[0]); }, {x}, "tanh");
+  expect_parity([](const std::vector<Tensor>& v) { return softplus(v[0], 2.0f, 3.0f); }, {x}, "softplus");
+  expect_parity([](const std::vector<Tensor>& v) { return clamp(v[0], -0.5f, 1.0f); }, {x}, "clamp");
+}
+
+TEST(CudaOps, BinaryParityWithBroadcastingAndScalars) {
+  REQUIRE_GPU();
+  const Tensor a = random({2, 3, 5}, 5), row = random({5}, 6), col = random({3, 1}, 7);
+  const Tensor away_from_zero = random({3, 1}, 8, 0.5f, 2.0f);
+  expect_parity([](const std::vector<Tensor>& v) { return add(v[0], v[1]); }, {a, row}, "add");
+  expect_parity([](const std::vector<Tensor>& v) { return sub(v[0], v[1]); }, {col, a}, "sub");
+  expect_parity([](const std::vector<Tensor>& v) { return mul(v[0], v[1]); }, {a, col}, "mul");
+  expect_parity([](const std::vector<Tensor>& v) { return div(v[0], v[1]); }, {a, away_from_zero}, "div");
+  expect_parity([](const std::vector<Tensor>& v) { return v[0] * 3.0f - 1.0f; }, {a}, "CPU scalars");
+  expect_parity([](const std::vector<Tensor>& v) { return 2.0f / v[0]; }, {away_from_zero}, "scalar / x");
+  const Tensor g = a.to(kGpu), r = row.to(kGpu);
+  for (auto [name, op] : std::vector<std::pair<const char*, Tensor (*)(const Tensor&, const Tensor&)>>{
+           {"gt", gt}, {"lt", lt}, {"ge", ge}, {"le", le}, {"eq", eq}})
+    EXPECT_TRUE(close(op(g, r), op(a, row), name));
+  const Tensor cond = gt(a, Tensor::scalar(0.0f));
+  expect_parity([&](const std::vector<Tensor>& v) { return where(v[0].device().is_cuda() ? cond.to(kGpu) : cond, v[1], v[2]); },
+                {cond, a, row}, "where");
+  // A non-scalar CPU tensor with a CUDA one is an error, not a silent copy.
+  EXPECT_THROW(add(g, row), Error);
+}
+
+TEST(CudaOps, SumsMeansAndExpandParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({3, 4, 5, 6}, 9);
+  for (const Dims& dims : {Dims{0}, Dims{1}, Dims{3}, Dims{0, 2, 3}, Dims{1, 2}, Dims{0, 1, 2, 3}, Dims{}})
+    for (bool keep : {false, true})
+      expect_parity([&](const std::vector<Tensor>& v) { return sum(v[0], dims, keep); }, {x}, "sum");
+  expect_parity([](const std::vector<Tensor>& v) { return mean(v[0]); }, {x}, "mean");
+  expect_parity([](const std::vector<Tensor>& v) { return var(v[0], {0, 2}, true, true); }, {x}, "var");
+  expect_parity([](const std::vector<Tensor>& v) { return expand(v[0], {3, 4, 5}); }, {random({4, 1}, 10)},
+                "expand");
+  // One output summing a million values: the block reduction, not one thread.
+  const Tensor big = random({1 << 20}, 11, 0.0f, 1.0f);
+  EXPECT_NEAR(sum(big.to(kGpu)).item(), sum(big).item(), 1e-4 * sum(big).item());
+}
+
+TEST(CudaOps, MatmulAndLinearParity) {
+  REQUIRE_GPU();
+  const Tensor a = random({7, 5}, 12), b = random({5, 3}, 13), at = random({5, 7}, 14), bt = random({3, 5}, 15);
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); }, {a, b}, "matmul");
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1], true, false); }, {at, b}, "Aᵀ·B");
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1], false, true); }, {a, bt}, "A·Bᵀ");
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1], true, true); }, {at, bt}, "Aᵀ·Bᵀ");
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); },
+                {random({4, 7, 5}, 16), random({4, 5, 3}, 17)}, "batched");
+  expect_parity([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); },
+                {random({4, 7, 5}, 18), b}, "batched × shared");
+  expect_parity([](const std::vector<Tensor>& v) { return linear(v[0], v[1], v[2]); },
+                {random({6, 5}, 19), random({4, 5}, 20), random({4}, 21)}, "linear");
+  const Tensor big_a = random({300, 200}, 22), big_b = random({200, 100}, 23);
+  EXPECT_TRUE(close(matmul(big_a.to(kGpu), big_b.to(kGpu)), matmul(big_a, big_b), "300×200×100"));
+}
+
+TEST(CudaOps, GradientsCrossDevicesAndAccumulate) {
+  REQUIRE_GPU();
+  // A CPU leaf used on the GPU: its gradient comes back to the CPU.
+  Tensor x = random({3, 4}, 24).requires_grad_();
+  sum(mul(x.to(kGpu), x.to(kGpu))).backward();
+  EXPECT_TRUE(x.grad().device().is_cpu());
+  EXPECT_EQ(x.grad().to_vector(), (x.detach() * 2.0f).to_vector());
+  // A GPU leaf: two backward passes accumulate on the device.
+  Tensor w = random({3, 4}, 25).to(kGpu).detach().requires_grad_();
+  sum(mul(w, Tensor::scalar(3.0f))).backward();
+  sum(mul(w, Tensor::scalar(3.0f))).backward();
+  EXPECT_TRUE(w.grad().device().is_cuda());
+  EXPECT_EQ(w.grad().to_vector(), std::vector<float>(12, 6.0f));
+}
+
+TEST(CudaOps, SecondOrderGradientsAsOnTheCpu) {
+  REQUIRE_GPU();
+  // ∂/∂W ‖∂(Σ σ(x·Wᵀ)·v)/∂x‖², the shape of WGAN-GP's penalty. (σ, not tanh: the
+  // CPU's tanh is Eigen's approximation, within 1e-6 of tanhf, which two derivatives
+  // can amplify past the tolerance.)
+  auto penalty_grad = [](Device d) {
+    Tensor w = random({4, 3}, 26).to(d).detach().requires_grad_();
+    Tensor x = random({5, 3}, 27).to(d).detach().requires_grad_();
+    const Tensor v = random({5, 4}, 28).to(d);
+    const Tensor gx = grad({sum(mul(sigmoid(matmul(x, w, false, true)), v))}, {x}, {}, true)[0];
+    return grad({sum(mul(gx, gx))}, {w})[0];
+  };
+  EXPECT_TRUE(close(penalty_grad(kGpu), penalty_grad(Device::cpu()), "second order"));
+}
+
+TEST(CudaMemory, ASteadyStepCallsNoCudaMalloc) {
+  REQUIRE_GPU();
+  Tensor w = random({64, 32}, 29).to(kGpu).detach().requires_grad_();
+  const Tensor x = random({16, 32}, 30).to(kGpu);
+  auto step = [&] {
+    w.zero_grad();
+    sum(relu(matmul(x, w, false, true))).backward();
+  };
+  step();
+  step();
+  const uint64_t before = cuda::device_memory_stats(0).cuda_mallocs;
+  for (int i = 0; i < 5; ++i) step();
+  EXPECT_EQ(cuda::device_memory_stats(0).cuda_mallocs, before);
+  EXPECT_GT(cuda::device_memory_stats(0).requests, 0u);
+}
+
+TEST(CudaOps, OpsWithoutAKernelSayWhich) {
+  REQUIRE_GPU();
+  const Tensor x = random({1, 1, 4, 4}, 31).to(kGpu);
+  try {
+    max_pool2d(x, Pool2dOptions::make(2));
+    FAIL() << "max_pool2d ran on a CUDA tensor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
+  }
+}
