@@ -8,6 +8,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/parallel.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops/common.h"
 
 namespace adx {
@@ -17,9 +18,6 @@ Optimizer::Optimizer(std::vector<Tensor> params, float lr) : params_(std::move(p
   for (size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i].defined() || !params_[i].is_leaf())
       throw Error(fmt::format("optimizer: parameter {} is not a defined leaf tensor", i));
-    if (!params_[i].device().is_cpu())  // the updates below are host loops
-      throw Error(fmt::format("optimizer: parameter {} is on {}: the optimisers have no CUDA kernels yet",
-                              i, params_[i].device().str()));
   }
 }
 
@@ -39,6 +37,7 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& st
   auto slots = state_slots();
   // Validate everything first: nothing is assigned unless the whole state fits.
   std::vector<std::pair<std::vector<Tensor>*, size_t>> targets;
+  std::vector<bool> is_step;  // per state entry: a step count (kept on the host)
   std::map<size_t, std::set<std::string>> kinds_by_index;
   for (const auto& [name, value] : state) {
     const size_t dot = name.rfind('.');
@@ -64,13 +63,16 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& st
     if (!kinds_by_index[index].insert(kind).second)
       throw Error(fmt::format("optimizer state '{}' is given twice", name));
     targets.emplace_back(slot, index);
+    is_step.push_back(kind == "step");
   }
   for (const auto& [index, kinds] : kinds_by_index)
     if (kinds.size() != slots.size())
       throw Error(fmt::format("optimizer state of parameter {} is incomplete ({} of {} kinds)", index,
                               kinds.size(), slots.size()));
   for (size_t i = 0; i < state.size(); ++i) {
-    Tensor copy = Tensor::empty(state[i].second.shape());
+    // Moments live with their parameter; step counts on the host.
+    const Device device = is_step[i] ? Device::cpu() : params_[targets[i].second].device();
+    Tensor copy = Tensor::empty(state[i].second.shape(), device);
     copy.copy_(state[i].second);
     (*targets[i].first)[targets[i].second] = copy;
   }
@@ -89,10 +91,17 @@ void SGD::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
+    const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
+    if (p.device().is_cuda()) {  // the same update, fused in one kernel
+      const bool first = mom != 0.0f && !momentum_[i].defined();
+      if (first) momentum_[i] = Tensor::zeros(p.shape(), p.device());
+      cuda::sgd_update(p, g, momentum_[i], lr, wd, mom, first ? 0.0f : mom, first ? 1.0f : damp, opt_.nesterov);
+      p.bump_version();
+      continue;
+    }
     float* w_data = p.data();
     const float* g_data = g.data();
     const int64_t n = p.numel();
-    const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
     // Each update is elementwise: split over the threads (large layers only).
     if (mom == 0.0f) {
       cpu::parallel_blocks(n, [=](int64_t lo, int64_t hi) {  // by value: see Adam::step
@@ -148,9 +157,9 @@ void Adam::step() {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     if (!m_[i].defined()) {
-      m_[i] = Tensor::zeros(p.shape());
-      v_[i] = Tensor::zeros(p.shape());
-      t_[i] = Tensor::scalar(0.0f);
+      m_[i] = Tensor::zeros(p.shape(), p.device());
+      v_[i] = Tensor::zeros(p.shape(), p.device());
+      t_[i] = Tensor::scalar(0.0f);  // the step count stays on the host
     }
     const float t = (t_[i].data()[0] += 1.0f);
     t_[i].bump_version();
@@ -158,6 +167,12 @@ void Adam::step() {
     const float bias2 = 1.0f - std::pow(opt_.beta2, t);
     const float step_size = lr_ / bias1;
     const float inv_sqrt_bias2 = 1.0f / std::sqrt(bias2);
+    if (p.device().is_cuda()) {
+      cuda::adam_update(p, m_[i], v_[i], g, opt_.beta1, opt_.beta2, opt_.weight_decay, opt_.eps, step_size,
+                        inv_sqrt_bias2);
+      p.bump_version();
+      continue;
+    }
     float* w_data = p.data();
     float* m_data = m_[i].data();
     float* v_data = v_[i].data();

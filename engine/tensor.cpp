@@ -241,6 +241,16 @@ Tensor& Tensor::fill_(float value) {
   return *this;
 }
 
+Tensor& Tensor::move_to_(Device target) {
+  if (!is_leaf()) throw Error("move_to_: only a leaf tensor (a parameter or a buffer) moves in place");
+  if (target == device()) return *this;
+  const Tensor moved = detach().to(target);  // detached: records nothing
+  impl().storage = moved.impl().storage;
+  impl().offset = moved.impl().offset;
+  impl().grad = nullptr;
+  return *this;
+}
+
 Tensor Tensor::to(Device target) const {
   if (target == device()) return *this;
   Tensor out = empty(shape(), target);

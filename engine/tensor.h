@@ -128,6 +128,10 @@ class Tensor {
   // The same values on another device (this tensor itself when already there);
   // differentiable: the gradient is copied back.
   Tensor to(Device device) const;
+  // Moves this leaf tensor's values to `device` in place: every handle of it sees the
+  // new device (Module::to moves parameters so, and optimisers holding them follow).
+  // Its gradient is dropped.
+  Tensor& move_to_(Device device);
 
   // ---- shape ops (see ops.h for the full set) ------------------------------
   Tensor reshape(const Shape& shape) const;

@@ -40,6 +40,11 @@ void Module::zero_grad() {
   for (Tensor& p : parameters()) p.zero_grad();
 }
 
+void Module::to(Device device) {
+  for (auto& [name, t] : named_parameters()) t.move_to_(device);
+  for (auto& [name, t] : named_buffers()) t.move_to_(device);
+}
+
 int64_t Module::parameter_count() const {
   int64_t n = 0;
   for (const Tensor& p : parameters()) n += p.numel();

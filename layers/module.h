@@ -32,6 +32,9 @@ class Module {
   }
   std::shared_ptr<Module> child(const std::string& name) const;  // nullptr if absent
   void zero_grad();
+  // Moves every parameter and buffer to `device`, in place (Tensor::move_to_), so that
+  // optimisers made before keep working.
+  void to(Device device);
   int64_t parameter_count() const;
   virtual std::string type_name() const = 0;
 

@@ -231,3 +231,55 @@ TEST(CudaOps, OpsWithoutAKernelSayWhich) {
     EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
   }
 }
+
+#include "engine/optim.h"
+#include "layers/layers.h"
+
+namespace {
+
+// A two-layer perceptron trained for a few steps; returns its parameters on the host.
+std::vector<std::vector<float>> train_mlp(Device device, bool adam) {
+  Sequential net{std::make_shared<Linear>(6, 16),
+                 std::make_shared<Lambda>("ReLU", [](const Tensor& x) { return relu(x); }),
+                 std::make_shared<Linear>(16, 3)};
+  uint64_t seed = 40;
+  for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.5f, 0.5f));  // the same start
+  net.to(device);
+  std::unique_ptr<Optimizer> opt;
+  if (adam) opt = std::make_unique<Adam>(net.parameters(), AdamOptions{.lr = 1e-2f, .beta1 = 0.5f, .beta2 = 0.9f});
+  else opt = std::make_unique<SGD>(net.parameters(), SGDOptions{.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-3f});
+  const Tensor x = random({8, 6}, 41).to(device), y = random({8, 3}, 42).to(device);
+  for (int step = 0; step < 4; ++step) {
+    opt->zero_grad();
+    mse_loss(net(x), y).backward();
+    opt->step();
+  }
+  std::vector<std::vector<float>> out;
+  for (const Tensor& p : net.parameters()) {
+    EXPECT_EQ(p.device(), device);
+    out.push_back(p.to_vector());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(CudaTraining, ModuleToAndOptimisersMatchTheCpu) {
+  REQUIRE_GPU();
+  for (bool adam : {false, true}) {
+    const auto cpu = train_mlp(Device::cpu(), adam), gpu = train_mlp(kGpu, adam);
+    ASSERT_EQ(cpu.size(), gpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i)
+      for (size_t k = 0; k < cpu[i].size(); ++k)
+        EXPECT_NEAR(gpu[i][k], cpu[i][k], 1e-4f * std::fabs(cpu[i][k]) + 1e-5f)
+            << (adam ? "Adam" : "SGD") << ", parameter " << i << " element " << k;
+  }
+}
+
+TEST(CudaTensor, OnlyLeavesMoveInPlace) {
+  Tensor w = Tensor::ones({2}).requires_grad_();
+  Tensor y = mul(w, Tensor::scalar(2.0f));
+  EXPECT_THROW(y.move_to_(Device::cpu()), Error);
+  EXPECT_NO_THROW(w.move_to_(Device::cpu()));  // already there: nothing happens
+  EXPECT_TRUE(w.requires_grad());
+}

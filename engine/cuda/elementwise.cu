@@ -2,17 +2,10 @@
 // engine/ops/elementwise.cpp's loops and engine/ops/reduce.cpp's sums. The formulas
 // are the CPU lambdas' own, case by case (tests/cuda_ops_test.cpp compares them).
 #include "engine/cuda/kernels.h"
+#include "engine/cuda/launch.cuh"
 
 namespace adx::cuda::kernels {
 namespace {
-
-constexpr int kThreads = 256;
-
-// Enough blocks to fill the device, each thread striding over the rest.
-unsigned blocks_for(int64_t n) {
-  const int64_t b = (n + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(b < 1 ? 1 : b > 65535 ? 65535 : b);
-}
 
 __device__ float apply(Unary op, float v, float p0, float p1) {
   switch (op) {

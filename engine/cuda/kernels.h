@@ -50,4 +50,14 @@ struct Reduction {
 };
 cudaError_t sum(const Reduction& r, const float* x, float* out);
 
+// One optimiser update of n parameters, fused (formulas of engine/optim.cpp):
+// SGD: d = g + wd·w; buf = keep·buf + add·d (buf null: no momentum, step d);
+//      w −= lr·(nesterov ? d + μ·buf : buf).
+cudaError_t sgd_step(int64_t n, float* w, const float* g, float* buf, float lr, float wd, float momentum,
+                     float keep, float add, bool nesterov);
+// Adam: d = g + wd·w; m = β1·m + (1 − β1)·d; v = β2·v + (1 − β2)·d²;
+//       w −= step_size · m / (√v · inv_sqrt_bias2 + ε).
+cudaError_t adam_step(int64_t n, float* w, float* m, float* v, const float* g, float beta1, float beta2,
+                      float wd, float eps, float step_size, float inv_sqrt_bias2);
+
 }  // namespace adx::cuda::kernels

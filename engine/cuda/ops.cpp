@@ -144,6 +144,23 @@ Tensor sum_keepdim(const Tensor& x, const Dims& dims) {
   return out;
 }
 
+void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
+                float add, bool nesterov) {
+  common_device({&w, &g}, "SGD");
+  if (buf.defined()) common_device({&w, &buf}, "SGD");
+  check(kernels::sgd_step(w.numel(), w.data(), g.data(), buf.defined() ? buf.data() : nullptr, lr, wd, momentum,
+                          keep, add, nesterov),
+        "SGD kernel launch");
+}
+
+void adam_update(Tensor& w, Tensor& m, Tensor& v, const Tensor& g, float beta1, float beta2, float wd,
+                 float eps, float step_size, float inv_sqrt_bias2) {
+  common_device({&w, &m, &v, &g}, "Adam");
+  check(kernels::adam_step(w.numel(), w.data(), m.data(), v.data(), g.data(), beta1, beta2, wd, eps, step_size,
+                           inv_sqrt_bias2),
+        "Adam kernel launch");
+}
+
 void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
@@ -180,6 +197,10 @@ Tensor broadcast_to(const Tensor&, const Shape&) { not_built("expand"); }
 Tensor binary(Binary, const Tensor&, const Tensor&, const char* name, float) { not_built(name); }
 Tensor where(const Tensor&, const Tensor&, const Tensor&) { not_built("where"); }
 Tensor sum_keepdim(const Tensor&, const Dims&) { not_built("sum"); }
+void sgd_update(Tensor&, const Tensor&, Tensor&, float, float, float, float, float, bool) { not_built("SGD"); }
+void adam_update(Tensor&, Tensor&, Tensor&, const Tensor&, float, float, float, float, float, float) {
+  not_built("Adam");
+}
 void gemm(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
           float, float*, int64_t) {
   not_built("matmul");

@@ -29,6 +29,13 @@ Tensor sum_keepdim(const Tensor& x, const Dims& dims);
 void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// Fused optimiser updates of one CUDA parameter w with gradient g (engine/optim.cpp
+// has the formulas; kernels.h the arguments). buf is undefined without momentum.
+void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
+                float add, bool nesterov);
+void adam_update(Tensor& w, Tensor& m, Tensor& v, const Tensor& g, float beta1, float beta2, float wd,
+                 float eps, float step_size, float inv_sqrt_bias2);
+
 // True when any of the tensors lives on a CUDA device (undefined ones are skipped).
 inline bool any_on_cuda(std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts)
