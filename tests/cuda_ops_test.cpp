@@ -175,6 +175,54 @@ TEST(CudaOps, MatmulAndLinearParity) {
   EXPECT_TRUE(close(matmul(big_a.to(kGpu), big_b.to(kGpu)), matmul(big_a, big_b), "300×200×100"));
 }
 
+TEST(CudaOps, ConvolutionParity) {
+  REQUIRE_GPU();
+  // Plain, strided and padded, grouped, dilated; each with its input and weight gradients.
+  struct Case {
+    Shape x, w;
+    Conv2dOptions o;
+  };
+  for (const Case& c : {Case{{2, 3, 9, 9}, {4, 3, 3, 3}, Conv2dOptions::make(1, 0)},
+                        Case{{2, 4, 14, 14}, {8, 4, 4, 4}, Conv2dOptions::make(2, 1)},
+                        Case{{1, 4, 8, 7}, {6, 2, 3, 3}, Conv2dOptions::make(1, 1, 1, 2)},
+                        Case{{1, 2, 11, 11}, {3, 2, 3, 3}, Conv2dOptions::make(2, 2, 2)}}) {
+    const Tensor x = random(c.x, 50), w = random(c.w, 51, -0.5f, 0.5f), b = random({c.w[0]}, 52);
+    expect_parity([&](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], c.o); }, {x, w, b},
+                  "conv2d");
+  }
+  // The generator's layer: a transposed convolution 128 → 64, 4×4, stride 2, 7 → 14.
+  expect_parity([](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], v[2], Conv2dOptions::make(2, 1)); },
+                {random({2, 16, 7, 7}, 53), random({16, 8, 4, 4}, 54, -0.3f, 0.3f), random({8}, 55)},
+                "conv_transpose2d");
+  expect_parity([](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], Tensor(), Conv2dOptions::make(2, 1), 1, 1); },
+                {random({1, 3, 5, 5}, 56), random({3, 2, 3, 3}, 57)}, "conv_transpose2d, output padding");
+}
+
+TEST(CudaOps, ConvolutionalCriticPenaltyAsOnTheCpu) {
+  REQUIRE_GPU();
+  // WGAN-GP's critic shape: conv 4×4 s2, leaky ReLU, linear; the gradient of the input
+  // gradient's norm with respect to every weight (three convolution passes, twice).
+  auto penalty_grads = [](Device d) {
+    Tensor w1 = random({8, 1, 4, 4}, 60, -0.3f, 0.3f).to(d).detach().requires_grad_();
+    Tensor b1 = random({8}, 61).to(d).detach().requires_grad_();
+    Tensor w2 = random({1, 8 * 7 * 7}, 62, -0.1f, 0.1f).to(d).detach().requires_grad_();
+    Tensor x = random({3, 1, 14, 14}, 63).to(d).detach().requires_grad_();
+    auto critic = [&](const Tensor& in) {
+      Tensor h = leaky_relu(conv2d(in, w1, b1, Conv2dOptions::make(2, 1)), 0.2f);
+      return linear(h.reshape({h.size(0), -1}), w2, Tensor());
+    };
+    const Tensor gx = grad({sum(critic(x))}, {x}, {}, true)[0];
+    const Tensor norm = sqrt(sum(mul(gx, gx), {1, 2, 3}));
+    return grad({mean(pow(sub(norm, Tensor::scalar(1.0f)), 2.0f))}, {w1, b1, w2}, {}, false, true);
+  };
+  const TensorList gpu = penalty_grads(kGpu), cpu = penalty_grads(Device::cpu());
+  EXPECT_TRUE(close(gpu[0], cpu[0], "∂penalty/∂w1"));
+  EXPECT_TRUE(close(gpu[2], cpu[2], "∂penalty/∂w2"));
+  // The bias reaches the input gradient only through leaky ReLU's mask: no gradient.
+  if (cpu[1].defined()) EXPECT_TRUE(close(gpu[1], cpu[1], "∂penalty/∂b1"));
+  else EXPECT_FALSE(gpu[1].defined());
+}
+
 TEST(CudaOps, GradientsCrossDevicesAndAccumulate) {
   REQUIRE_GPU();
   // A CPU leaf used on the GPU: its gradient comes back to the CPU.

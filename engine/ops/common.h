@@ -19,6 +19,13 @@ inline void check_cpu(const Tensor& t, const char* op) {
                 " (move it to the CPU with .to(Device::cpu()))");
 }
 
+// For ops with a CUDA path: every defined tensor on `device`, or an Error naming op.
+inline void check_on(Device device, std::initializer_list<const Tensor*> ts, const char* op) {
+  for (const Tensor* t : ts)
+    if (t->defined() && t->device() != device)
+      throw Error(fmt::format("{}: tensors on {} and {}", op, device.str(), t->device().str()));
+}
+
 // Maps a possibly negative dim into [0, ndim) or throws naming the op.
 inline int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
   if (dim < -ndim || dim >= ndim)

@@ -6,6 +6,8 @@
 // what makes WGAN-GP's second-order pass through a convolutional critic work.
 #include "engine/autograd.h"
 #include "engine/cpu/conv.h"
+#include "engine/cuda/conv.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
 
@@ -47,18 +49,35 @@ cpu::ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Conv2dOpti
   return g;
 }
 
+// Where the op runs: the CPU, or the CUDA device all its tensors are on.
+Device conv_device(std::initializer_list<const Tensor*> ts, const char* op) {
+  if (!cuda::any_on_cuda(ts)) {
+    for (const Tensor* t : ts)
+      if (t->defined()) check_cpu(*t, op);
+    return Device::cpu();
+  }
+  const Device device = (*ts.begin())->device();
+  check_on(device, ts, op);
+  return device;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
-  check_cpu(x, "conv2d");
-  check_cpu(weight, "conv2d");
-  if (bias.defined()) check_cpu(bias, "conv2d");
+  if (!x.defined() || !weight.defined()) throw Error("conv2d: undefined tensor argument");
+  const Device device = conv_device({&x, &weight, &bias}, "conv2d");
   const cpu::ConvGeometry g = conv_geometry(x.shape(), weight.shape(), opt, "conv2d");
   if (bias.defined() && bias.shape() != Shape{g.o})
     throw Error("conv2d: bias " + shape_str(bias.shape()) + " for " + std::to_string(g.o) +
                 " output channels");
-  Tensor out = Tensor::empty({g.n, g.o, g.oh, g.ow});
-  cpu::conv2d_forward(g, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, out.data());
+  Tensor out = Tensor::empty({g.n, g.o, g.oh, g.ow}, device);
+  if (device.is_cuda()) {
+    cuda::conv2d_forward(device.index, g, x.data(), weight.data(), out.data());
+    if (bias.defined())  // a broadcast add, outside the record: the node below owns the bias
+      out = cuda::binary(cuda::Binary::Add, out, bias.detach().reshape({1, g.o, 1, 1}), "conv2d");
+  } else {
+    cpu::conv2d_forward(g, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, out.data());
+  }
   return record(OpKind::Conv2d, out, {x, weight, bias}, [opt](const Tensor& gy, Node& n) {
     const Tensor& in = n.input(0);
     const Tensor& w = n.input(1);
@@ -71,8 +90,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Tensor conv_transpose2d_sized(const Tensor& x, const Tensor& weight, const Conv2dOptions& opt,
                               int64_t out_h, int64_t out_w) {
-  check_cpu(x, "conv_transpose2d");
-  check_cpu(weight, "conv_transpose2d");
+  if (!x.defined() || !weight.defined()) throw Error("conv_transpose2d: undefined tensor argument");
+  const Device device = conv_device({&x, &weight}, "conv_transpose2d");
   check_dims(x, 4, "conv_transpose2d", "input");
   check_dims(weight, 4, "conv_transpose2d", "weight");
   // Seen from the forward side: a conv2d from (N, C_out, out_h, out_w) to x's shape,
@@ -84,8 +103,9 @@ Tensor conv_transpose2d_sized(const Tensor& x, const Tensor& weight, const Conv2
   if (g.o != x.size(1) || g.oh != x.size(2) || g.ow != x.size(3))
     throw Error(fmt::format("conv_transpose2d: input {} does not match weight {} and output size "
                             "{}×{}", shape_str(x.shape()), shape_str(weight.shape()), out_h, out_w));
-  Tensor out = Tensor::empty(fwd_in);
-  cpu::conv2d_backward_data(g, x.data(), weight.data(), out.data());
+  Tensor out = Tensor::empty(fwd_in, device);
+  if (device.is_cuda()) cuda::conv2d_backward_data(device.index, g, x.data(), weight.data(), out.data());
+  else cpu::conv2d_backward_data(g, x.data(), weight.data(), out.data());
   return record(OpKind::ConvTranspose2d, out, {x, weight}, [opt](const Tensor& gz, Node& n) {
     const Tensor& in = n.input(0);
     const Tensor& w = n.input(1);
@@ -96,8 +116,8 @@ Tensor conv_transpose2d_sized(const Tensor& x, const Tensor& weight, const Conv2
 
 Tensor conv2d_weight_grad(const Tensor& x, const Tensor& grad_out, const Conv2dOptions& opt,
                           int64_t kernel_h, int64_t kernel_w) {
-  check_cpu(x, "conv2d_weight_grad");
-  check_cpu(grad_out, "conv2d_weight_grad");
+  if (!x.defined() || !grad_out.defined()) throw Error("conv2d_weight_grad: undefined tensor argument");
+  const Device device = conv_device({&x, &grad_out}, "conv2d_weight_grad");
   check_dims(x, 4, "conv2d_weight_grad", "input");
   check_dims(grad_out, 4, "conv2d_weight_grad", "output gradient");
   check_options(opt, "conv2d_weight_grad");  // before dividing by groups
@@ -106,8 +126,9 @@ Tensor conv2d_weight_grad(const Tensor& x, const Tensor& grad_out, const Conv2dO
   if (grad_out.shape() != Shape{g.n, g.o, g.oh, g.ow})
     throw Error("conv2d_weight_grad: output gradient " + shape_str(grad_out.shape()) +
                 " does not match input " + shape_str(x.shape()));
-  Tensor out = Tensor::empty(w_shape);
-  cpu::conv2d_backward_weight(g, x.data(), grad_out.data(), out.data());
+  Tensor out = Tensor::empty(w_shape, device);
+  if (device.is_cuda()) cuda::conv2d_backward_weight(device.index, g, x.data(), grad_out.data(), out.data());
+  else cpu::conv2d_backward_weight(g, x.data(), grad_out.data(), out.data());
   return record(OpKind::Conv2dWeightGrad, out, {x, grad_out}, [opt](const Tensor& gw, Node& n) {
     const Tensor& in = n.input(0);
     const Tensor& gy = n.input(1);

@@ -1,0 +1,22 @@
+// Convolution on the GPU through cuDNN: the three linear maps of engine/cpu/conv.h
+// (forward, backward data, backward filter) for the same geometry. The algorithm of
+// each (pass, geometry) is chosen once by cuDNN's benchmark (cudnnFind*), restricted
+// to deterministic FP32 (FMA) algorithms: no TF32, and the same result every run,
+// as on the CPU. Workspaces come from the caching allocator. Without the CUDA backend
+// these throw adx::Error.
+#pragma once
+
+#include "engine/cpu/conv.h"
+
+namespace adx::cuda {
+
+// y = conv(x, w), no bias.
+void conv2d_forward(int device, const cpu::ConvGeometry& g, const float* x, const float* w, float* y);
+// x_grad = convᵀ(y_grad, w).
+void conv2d_backward_data(int device, const cpu::ConvGeometry& g, const float* y_grad, const float* w,
+                          float* x_grad);
+// w_grad = ∂⟨conv(x, w), y_grad⟩/∂w.
+void conv2d_backward_weight(int device, const cpu::ConvGeometry& g, const float* x, const float* y_grad,
+                            float* w_grad);
+
+}  // namespace adx::cuda
