@@ -14,8 +14,10 @@ struct Workload {
   std::string name;
   int64_t default_batch;
   std::string description;
-  // Builds the networks and data for `batch` and returns one iteration.
-  std::function<std::function<void()>(int64_t batch)> setup;
+  // Builds the networks and data for `batch` on `device` and returns one iteration
+  // (on a GPU it only queues the work: the caller synchronises before reading a clock).
+  // Throws adx::Error when the workload cannot run on that device.
+  std::function<std::function<void()>(int64_t batch, Device device)> setup;
 };
 
 const std::vector<Workload>& workloads();

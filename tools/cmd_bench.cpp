@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "engine/cpu/parallel.h"
+#include "engine/cuda/memory.h"
 #include "engine/memory.h"
 #include "engine/random.h"
 #include "tools/bench_workloads.h"
@@ -14,12 +15,25 @@
 namespace adx::cli {
 namespace {
 
+// "cpu", "cuda" (device 0) or "cuda:N".
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  if (name == "cuda") return Device::cuda(0);
+  if (name.rfind("cuda:", 0) == 0) {
+    const std::string index = name.substr(5);
+    if (!index.empty() && index.size() < 4 && index.find_first_not_of("0123456789") == std::string::npos)
+      return Device::cuda(std::stoi(index));
+  }
+  throw Error(fmt::format("--device: '{}' is not cpu, cuda or cuda:N", name));
+}
+
 struct BenchArgs {
   std::string workload;
   int64_t batch = 0;
   int threads = 0;
   int64_t iters = 20;
   int64_t warmup = 3;
+  std::string device = "cpu";
   bool verbose = false;
   bool trace_allocs = false;
   bool list = false;
@@ -41,13 +55,22 @@ void run(const BenchArgs& a) {
   if (a.threads > 0) cpu::set_num_threads(a.threads);
   manual_seed(1);
   const int64_t batch = a.batch > 0 ? a.batch : w.default_batch;
-  std::function<void()> step = w.setup(batch);
+  const Device device = parse_device(a.device);
+  // A GPU runs the queued work later: wait for it before reading the clock.
+  auto wait = [&] {
+    if (device.is_cuda()) cuda::synchronize(device.index);
+  };
+  std::function<void()> step = w.setup(batch, device);
   for (int64_t i = 0; i < a.warmup; ++i) step();
+  wait();
   const AllocationStats before = allocation_stats();
+  const cuda::DeviceMemoryStats device_before = device.is_cuda() ? cuda::device_memory_stats(device.index)
+                                                                 : cuda::DeviceMemoryStats{};
   const uint64_t heap_before = heap_allocations();
   const auto start = std::chrono::steady_clock::now();
   trace_heap_allocations(a.trace_allocs);
   for (int64_t i = 0; i < a.iters; ++i) step();
+  wait();
   trace_heap_allocations(false);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const AllocationStats after = allocation_stats();
@@ -56,7 +79,7 @@ void run(const BenchArgs& a) {
   const double ms = 1e3 * seconds / static_cast<double>(a.iters);
   nlohmann::ordered_json out;
   out["workload"] = w.name;
-  out["device"] = "cpu";
+  out["device"] = device.str();
   if (w.name == "gemm") {
     out["n"] = batch;
     out["threads"] = cpu::num_threads();
@@ -78,6 +101,11 @@ void run(const BenchArgs& a) {
     out["heap_allocs_per_iter"] = static_cast<double>(heap_after - heap_before) / iters;
     out["peak_tensor_mb"] = static_cast<double>(after.peak_live_bytes) / 1048576.0;
     out["peak_rss_mb"] = peak_rss_mb();
+    if (device.is_cuda()) {
+      const cuda::DeviceMemoryStats d = cuda::device_memory_stats(device.index);
+      out["cuda_mallocs_per_iter"] = static_cast<double>(d.cuda_mallocs - device_before.cuda_mallocs) / iters;
+      out["peak_device_mb"] = static_cast<double>(d.peak_live_bytes) / 1048576.0;
+    }
   }
   fmt::print("{}\n", out.dump());
 }
@@ -90,6 +118,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("workload", args->workload, "workload name (--list shows them)");
   cmd->add_option("--batch", args->batch, "batch size (for gemm: n); 0 = the workload's default");
   cmd->add_option("--threads", args->threads, "CPU threads (0 = OpenMP's default)");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--iters", args->iters, "timed iterations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str();
   cmd->add_flag("--verbose", args->verbose, "add allocation counts and peak memory");

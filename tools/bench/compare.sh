@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs `adx bench` and the PyTorch script side by side, alternating, and prints a
 # Markdown table of throughputs and ratios (adx / PyTorch; > 1 means adx is faster).
-#   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [WORKLOAD ...]
+#   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [--device D] [WORKLOAD ...]
+# --device cuda runs both sides on GPU 0 (PyTorch with cuDNN, cudnn.benchmark as set in
+# torch_bench.py); the default is the CPU.
 # Needs build/adx, and Debian's python3-torch with libopenblas0-pthread.
 # Each side reports its best round. PyTorch runs twice per round, with OpenMP's default
 # wait policy and with OMP_WAIT_POLICY=PASSIVE: on small layers its spinning OpenMP
@@ -9,13 +11,14 @@
 # slower that way), so the better of the two is the fair figure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-threads=2 iters=20 rounds=2
+threads=2 iters=20 rounds=2 device=cpu
 workloads=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
+    --device) device=$2; shift 2 ;;
     *) workloads+=("$1"); shift ;;
   esac
 done
@@ -30,9 +33,9 @@ echo "| --- | --- | --- | --- | --- |"
 for w in "${workloads[@]}"; do
   a=() t=()
   for _ in $(seq "$rounds"); do  # alternate so that machine noise hits both sides
-    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" | metric)")
-    t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" | metric)")
-    t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" | metric)")
+    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
+    t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
+    t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
   done
   ab=$(best "${a[@]}") tb=$(best "${t[@]}")
   unit=$([ "$w" = gemm ] && echo "GFLOP/s" || echo "img/s")

@@ -268,6 +268,12 @@ def main():
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(1)
+    if a.device.startswith("cuda"):
+        # FP32 against adx's FP32 (no TF32 on either side), cuDNN's benchmark on as
+        # adx's per-geometry algorithm search.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
     batch = a.batch or DEFAULT_BATCH[a.workload]
     step = setup(a.workload, batch, a.device)
     sync = torch.cuda.synchronize if a.device.startswith("cuda") else (lambda: None)
