@@ -78,6 +78,14 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, Tensor>>& st
   }
 }
 
+namespace {
+// Optimiser state lives with its parameter: after Module::to moved the parameter, the
+// state (made at an earlier step, or loaded) follows it at the next step.
+void follow_device(Tensor& state, const Tensor& param) {
+  if (state.defined() && state.device() != param.device()) state = state.to(param.device());
+}
+}  // namespace
+
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& opt)
     : Optimizer(std::move(params), opt.lr), opt_(opt), momentum_(params_.size()) {
   if (opt.nesterov && (opt.momentum <= 0.0f || opt.dampening != 0.0f))
@@ -92,10 +100,13 @@ void SGD::step() {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     const float lr = lr_, wd = opt_.weight_decay, mom = opt_.momentum, damp = 1.0f - opt_.dampening;
+    follow_device(momentum_[i], p);
     if (p.device().is_cuda()) {  // the same update, fused in one kernel
       const bool first = mom != 0.0f && !momentum_[i].defined();
       if (first) momentum_[i] = Tensor::zeros(p.shape(), p.device());
-      cuda::sgd_update(p, g, momentum_[i], lr, wd, mom, first ? 0.0f : mom, first ? 1.0f : damp, opt_.nesterov);
+      Tensor no_buffer;  // without momentum a buffer (say, from a checkpoint) is unused, as on the CPU
+      cuda::sgd_update(p, g, mom != 0.0f ? momentum_[i] : no_buffer, lr, wd, mom, first ? 0.0f : mom,
+                       first ? 1.0f : damp, opt_.nesterov);
       p.bump_version();
       continue;
     }
@@ -156,6 +167,8 @@ void Adam::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
+    follow_device(m_[i], p);
+    follow_device(v_[i], p);
     if (!m_[i].defined()) {
       m_[i] = Tensor::zeros(p.shape(), p.device());
       v_[i] = Tensor::zeros(p.shape(), p.device());

@@ -191,7 +191,9 @@ void File::write(const std::string& dataset, const Tensor& values) {
                       H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
            H5Dclose);
   if (!d.valid()) fail(dataset, "cannot be created (does it exist already?)");
-  if (values.numel() > 0 && H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+  // HDF5 reads host memory: a tensor on a GPU is copied over first.
+  const Tensor host = values.device().is_cpu() ? values : values.to(Device::cpu());
+  if (values.numel() > 0 && H5Dwrite(d.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host.data()) < 0)
     fail(dataset, "cannot be written");
 }
 

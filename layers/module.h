@@ -33,7 +33,8 @@ class Module {
   std::shared_ptr<Module> child(const std::string& name) const;  // nullptr if absent
   void zero_grad();
   // Moves every parameter and buffer to `device`, in place (Tensor::move_to_), so that
-  // optimisers made before keep working.
+  // optimisers made before keep working (their state follows at their next step).
+  // Call it between steps: a graph recorded before the move refers to the old memory.
   void to(Device device);
   int64_t parameter_count() const;
   virtual std::string type_name() const = 0;

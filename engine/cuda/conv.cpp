@@ -125,8 +125,9 @@ template <class Perf>
 Choice pick(const Perf* perf, int count, const char* pass) {
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
+    // FMA only: DEFAULT_MATH would allow TF32 on Ampere and later.
     if (p.status != CUDNN_STATUS_SUCCESS || p.determinism != CUDNN_DETERMINISTIC) continue;
-    if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+    if (p.mathType != CUDNN_FMA_MATH) continue;
     return {static_cast<int>(p.algo), p.mathType, p.memory};
   }
   throw Error(fmt::format("cuDNN: no deterministic FP32 algorithm for this convolution's {} pass", pass));

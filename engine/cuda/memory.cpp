@@ -170,8 +170,11 @@ void copy_host_to_device(int device, float* dst, const float* src, size_t count)
   float* pinned = staging(count);
   for (size_t at = 0; at < count; at += kStagingFloats) {
     const size_t n = std::min(kStagingFloats, count - at);
-    // The previous piece's copy must be done before its staging is overwritten.
-    check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
+    // The previous piece's copy must be done before its staging is overwritten (the
+    // first piece's staging is free: every copy ends synchronised). The final wait
+    // also waits for the work queued before the copy (one stream): a ring of staging
+    // buffers with events would let small copies overlap it.
+    if (at > 0) check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
     std::memcpy(pinned, src + at, n * sizeof(float));
     check(cudaMemcpyAsync(dst + at, pinned, n * sizeof(float), cudaMemcpyHostToDevice, nullptr),
           "cudaMemcpyAsync (host to device)");

@@ -44,6 +44,16 @@ int common_device(std::initializer_list<const Tensor*> ts, const char* op) {
 
 bool is_host_scalar(const Tensor& t) { return t.device().is_cpu(); }
 
+// For kernels that write their operands (optimiser updates): all on one CUDA device,
+// no host scalars.
+void require_on_device(std::initializer_list<const Tensor*> ts, const char* op) {
+  const Device device = (*ts.begin())->device();
+  for (const Tensor* t : ts)
+    if (!t->defined() || !t->device().is_cuda() || t->device() != device)
+      throw Error(fmt::format("{}: a parameter, its gradient and its state must be on one CUDA device", op));
+  check(cudaSetDevice(device.index), "cudaSetDevice");
+}
+
 // Operand k's element strides through the output's shape.
 void set_strides(kernels::Broadcast& b, int k, const Shape& in, const Shape& out) {
   const Shape strides = cpu::broadcast_strides(in, out);
@@ -146,8 +156,8 @@ Tensor sum_keepdim(const Tensor& x, const Dims& dims) {
 
 void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
                 float add, bool nesterov) {
-  common_device({&w, &g}, "SGD");
-  if (buf.defined()) common_device({&w, &buf}, "SGD");
+  if (buf.defined()) require_on_device({&w, &g, &buf}, "SGD");
+  else require_on_device({&w, &g}, "SGD");
   check(kernels::sgd_step(w.numel(), w.data(), g.data(), buf.defined() ? buf.data() : nullptr, lr, wd, momentum,
                           keep, add, nesterov),
         "SGD kernel launch");
@@ -155,7 +165,7 @@ void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, flo
 
 void adam_update(Tensor& w, Tensor& m, Tensor& v, const Tensor& g, float beta1, float beta2, float wd,
                  float eps, float step_size, float inv_sqrt_bias2) {
-  common_device({&w, &m, &v, &g}, "Adam");
+  require_on_device({&w, &m, &v, &g}, "Adam");
   check(kernels::adam_step(w.numel(), w.data(), m.data(), v.data(), g.data(), beta1, beta2, wd, eps, step_size,
                            inv_sqrt_bias2),
         "Adam kernel launch");

@@ -158,9 +158,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   Tensor xp = x;
   const int64_t extra_h = output_padding_h / opt.stride_h, extra_w = output_padding_w / opt.stride_w;
   if (extra_h > 0)
-    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), extra_h, xp.size(3)})}, 2);
+    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), extra_h, xp.size(3)}, x.device())}, 2);
   if (extra_w > 0)
-    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), xp.size(2), extra_w})}, 3);
+    xp = concat({xp, Tensor::zeros({x.size(0), x.size(1), xp.size(2), extra_w}, x.device())}, 3);
   Tensor y = conv_transpose2d_sized(xp, weight, opt, out_h, out_w);
   if (!bias.defined()) return y;
   if (bias.shape() != Shape{y.size(1)})
