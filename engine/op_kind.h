@@ -15,7 +15,8 @@ namespace adx {
   X(Concat) X(IndexSelect) X(IndexAdd) X(Gather) X(ScatterAdd) X(Matmul) X(Linear) \
   X(Conv2d) X(Conv2dWeightGrad) X(ConvTranspose2d) X(AvgPool2d) X(AvgPool2dBackward)   \
   X(ChannelWindowSum) X(Upsample) X(UpsampleBackward) X(Clone)          \
-  X(BatchNormTrain) X(ChannelAffine) X(LeakyReluBackward) X(ToDevice)
+  X(BatchNormTrain) X(ChannelAffine) X(LeakyReluBackward) X(ToDevice) \
+  X(MaxPoolGather) X(MaxPoolScatter)
 
 enum class OpKind {
 #define ADX_OP_ENUM(name) name,

@@ -275,13 +275,37 @@ TEST(CudaMemory, ASteadyStepCallsNoCudaMalloc) {
 
 TEST(CudaOps, OpsWithoutAKernelSayWhich) {
   REQUIRE_GPU();
-  const Tensor x = random({1, 1, 4, 4}, 31).to(kGpu);
+  const Tensor x = random({2, 3, 4, 4}, 31).to(kGpu);
   try {
-    max_pool2d(x, Pool2dOptions::make(2));
-    FAIL() << "max_pool2d ran on a CUDA tensor";
+    batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1f, 1e-5f);
+    FAIL() << "batch_norm ran on a CUDA tensor";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
   }
+}
+
+TEST(CudaOps, MaxPoolParity) {
+  REQUIRE_GPU();
+  // LeNet's 2×2, ResNet's overlapping 3×3 stride 2 pad 1, VGG-F's 3×3 stride 2 ceil mode.
+  Tensor ties = random({2, 3, 9, 9}, 80);
+  {
+    float* d = ties.data();
+    for (int64_t i = 0; i < ties.numel(); i += 7) d[i] = 1.0f;  // equal maxima
+    d[10] = std::nanf("");                                   // NaN wins its windows
+  }
+  for (const Pool2dOptions& o : {Pool2dOptions::make(2), Pool2dOptions::make(3, 2, 1), Pool2dOptions::make(3, 2, 0, true)}) {
+    const Tensor x = random({2, 3, 10, 10}, 81);
+    expect_parity([&](const std::vector<Tensor>& v) { return max_pool2d(v[0], o); }, {x}, "max_pool2d");
+    EXPECT_TRUE(close(max_pool2d(ties.to(kGpu), o), max_pool2d(ties, o), "max_pool2d ties and NaN"));
+  }
+  // Second order: the gradient of the pooled gradient's square (the scatter's adjoint).
+  auto second = [](Device d) {
+    Tensor x = random({1, 2, 8, 8}, 82).to(d).detach().requires_grad_();
+    Tensor w = random({1, 2, 4, 4}, 83).to(d).detach().requires_grad_();
+    const Tensor gx = grad({sum(mul(max_pool2d(x, Pool2dOptions::make(3, 2, 1)), w))}, {x}, {}, true)[0];
+    return grad({sum(mul(gx, gx))}, {w})[0];
+  };
+  EXPECT_TRUE(close(second(kGpu), second(Device::cpu()), "max_pool2d second order"));
 }
 
 #include "engine/optim.h"
@@ -333,6 +357,20 @@ TEST(CudaTraining, ModuleToAndOptimisersMatchTheCpu) {
         EXPECT_NEAR(gpu[i][k], cpu[i][k], 1e-4f * std::fabs(cpu[i][k]) + 1e-5f)
             << (adam ? "Adam" : "SGD") << ", parameter " << i << " element " << k;
   }
+}
+
+#include "models/lenet.h"
+
+TEST(CudaTraining, LeNet5InferenceMatchesTheCpu) {
+  REQUIRE_GPU();
+  LeNet5 net(10);
+  uint64_t seed = 90;
+  for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.3f, 0.3f));
+  net.eval();
+  const Tensor x = random({4, 1, 28, 28}, 99);
+  const Tensor cpu = net(x);
+  net.to(kGpu);
+  EXPECT_TRUE(close(net(x.to(kGpu)), cpu, "LeNet-5 logits", 1e-4f));
 }
 
 TEST(CudaTensor, MoveInPlaceThereAndBack) {

@@ -50,6 +50,21 @@ struct Reduction {
 };
 cudaError_t sum(const Reduction& r, const float* x, float* out);
 
+// Max pooling of `planes` planes of h×w into oh×ow, windows kh×kw at stride (sh, sw)
+// from (−pad_top, −pad_left): values, and (index non-null) each maximum's offset within
+// its plane as a float (exact below 2^24), −1 for a window wholly in the padding (value
+// 0). NaN wins, and of equal maxima the first in row-major window order, as on the CPU.
+struct PoolWindows {
+  int64_t planes, h, w, oh, ow, kh, kw, sh, sw, pad_top, pad_left;
+};
+cudaError_t max_pool_forward(const PoolWindows& p, const float* x, float* values, float* index);
+// The gradient of max pooling: out (planes × h × w) at each pixel sums the g of the
+// outputs whose maximum it was. Per pixel over the few windows that hold it: no atomics,
+// so the sums are deterministic.
+cudaError_t max_pool_scatter(const PoolWindows& p, const float* g, const float* index, float* out);
+// Its adjoint: out[o] = x[plane(o), index[o]] (0 where the index is −1).
+cudaError_t max_pool_gather(const PoolWindows& p, const float* x, const float* index, float* out);
+
 // One optimiser update of n parameters, fused (formulas of engine/optim.cpp):
 // SGD: d = g + wd·w; buf = keep·buf + add·d (buf null: no momentum, step d);
 //      w −= lr·(nesterov ? d + μ·buf : buf).

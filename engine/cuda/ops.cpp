@@ -154,6 +154,39 @@ Tensor sum_keepdim(const Tensor& x, const Dims& dims) {
   return out;
 }
 
+namespace {
+kernels::PoolWindows windows(const Shape& in, const PoolGeometry& g) {
+  return {in[0] * in[1], in[2], in[3], g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.pad_top, g.pad_left};
+}
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const PoolGeometry& geo, Tensor* index) {
+  require_on_device({&x}, "max_pool2d");
+  if (x.size(2) * x.size(3) > (int64_t{1} << 24))
+    throw Error("max_pool2d: on a GPU, planes above 2^24 pixels are not supported: " + shape_str(x.shape()));
+  Tensor out = Tensor::empty({x.size(0), x.size(1), geo.oh, geo.ow}, x.device());
+  if (index) *index = Tensor::empty(out.shape(), x.device());
+  check(kernels::max_pool_forward(windows(x.shape(), geo), x.data(), out.data(), index ? index->data() : nullptr),
+        "max_pool2d kernel launch");
+  return out;
+}
+
+Tensor max_pool2d_scatter(const Tensor& g, const Tensor& index, const Shape& input_shape, const PoolGeometry& geo) {
+  require_on_device({&g, &index}, "max_pool2d backward");
+  Tensor out = Tensor::empty(input_shape, g.device());
+  check(kernels::max_pool_scatter(windows(input_shape, geo), g.data(), index.data(), out.data()),
+        "max_pool2d backward kernel launch");
+  return out;
+}
+
+Tensor max_pool2d_gather(const Tensor& x, const Tensor& index, const PoolGeometry& geo) {
+  require_on_device({&x, &index}, "max_pool2d gather");
+  Tensor out = Tensor::empty(index.shape(), x.device());
+  check(kernels::max_pool_gather(windows(x.shape(), geo), x.data(), index.data(), out.data()),
+        "max_pool2d gather kernel launch");
+  return out;
+}
+
 void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
                 float add, bool nesterov) {
   if (buf.defined()) require_on_device({&w, &g, &buf}, "SGD");
@@ -208,6 +241,11 @@ Tensor binary(Binary, const Tensor&, const Tensor&, const char* name, float) { n
 Tensor where(const Tensor&, const Tensor&, const Tensor&) { not_built("where"); }
 Tensor sum_keepdim(const Tensor&, const Dims&) { not_built("sum"); }
 void sgd_update(Tensor&, const Tensor&, Tensor&, float, float, float, float, float, bool) { not_built("SGD"); }
+Tensor max_pool2d(const Tensor&, const PoolGeometry&, Tensor*) { not_built("max_pool2d"); }
+Tensor max_pool2d_scatter(const Tensor&, const Tensor&, const Shape&, const PoolGeometry&) {
+  not_built("max_pool2d");
+}
+Tensor max_pool2d_gather(const Tensor&, const Tensor&, const PoolGeometry&) { not_built("max_pool2d"); }
 void adam_update(Tensor&, Tensor&, Tensor&, const Tensor&, float, float, float, float, float, float) {
   not_built("Adam");
 }

@@ -25,6 +25,19 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 // Σ over `dims` (sorted, distinct), kept as size-1 dims.
 Tensor sum_keepdim(const Tensor& x, const Dims& dims);
 
+// Max pooling of (N, C, H, W) into (N, C, oh, ow) with the windows of engine/ops/pool.cpp:
+// kh×kw at stride (sh, sw) from (−pad_top, −pad_left). The arg-max of each output is a
+// float tensor of offsets within its plane (−1 for a window wholly in the padding).
+struct PoolGeometry {
+  int64_t kh, kw, sh, sw, pad_top, pad_left, oh, ow;
+};
+// values (and, when `index` is not null, the arg-max) of x.
+Tensor max_pool2d(const Tensor& x, const PoolGeometry& geo, Tensor* index);
+// The gradient: zeros of `input_shape` with each g added at its output's arg-max.
+Tensor max_pool2d_scatter(const Tensor& g, const Tensor& index, const Shape& input_shape, const PoolGeometry& geo);
+// Its adjoint: x at each output's arg-max.
+Tensor max_pool2d_gather(const Tensor& x, const Tensor& index, const PoolGeometry& geo);
+
 // Row-major C = α·op(A)·op(B) + β·C on `device`, through cuBLAS (FP32 math).
 void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

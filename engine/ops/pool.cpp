@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "engine/autograd.h"
+#include "engine/cuda/ops.h"
 #include "engine/cpu/parallel.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
@@ -28,8 +29,8 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 
 namespace {
 
-void check_pool(const Tensor& x, const Pool2dOptions& o, const char* op) {
-  check_cpu(x, op);
+void check_pool(const Tensor& x, const Pool2dOptions& o, const char* op, bool cuda_allowed = false) {
+  if (!cuda_allowed || !x.defined() || !x.device().is_cuda()) check_cpu(x, op);
   check_dims(x, 4, op, "input");
   if (o.kernel_h < 1 || o.kernel_w < 1 || o.stride_h < 1 || o.stride_w < 1 || o.pad_top < 0 ||
       o.pad_bottom < 0 || o.pad_left < 0 || o.pad_right < 0)
@@ -261,13 +262,48 @@ void max_pool_2x2(const float* in, int64_t numel, int64_t ow, float* values, int
 
 }  // namespace
 
+namespace {
+
+// On a GPU the arg-max stays on the device (a float tensor of plane offsets), and the
+// two linear maps it defines are ops of their own, each the other's backward.
+Tensor max_pool_scatter_cuda(const Tensor& g, const Tensor& index, const Shape& in_shape,
+                             const cuda::PoolGeometry& geo);
+
+Tensor max_pool_gather_cuda(const Tensor& x, const Tensor& index, const cuda::PoolGeometry& geo) {
+  Tensor out = cuda::max_pool2d_gather(x, index, geo);
+  return record(OpKind::MaxPoolGather, out, {x}, [index, geo](const Tensor& g, Node& n) {
+    return Grads{max_pool_scatter_cuda(g, index, n.input(0).shape(), geo)};
+  });
+}
+
+Tensor max_pool_scatter_cuda(const Tensor& g, const Tensor& index, const Shape& in_shape,
+                             const cuda::PoolGeometry& geo) {
+  Tensor out = cuda::max_pool2d_scatter(g, index, in_shape, geo);
+  return record(OpKind::MaxPoolScatter, out, {g}, [index, geo](const Tensor& gg, Node&) {
+    return Grads{max_pool_gather_cuda(gg, index, geo)};
+  });
+}
+
+}  // namespace
+
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
-  check_pool(x, o, "max_pool2d");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  check_pool(x, o, "max_pool2d", on_cuda);
   const int64_t h = x.size(2), w = x.size(3);
   const int64_t oh = pool_output_size(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, o.ceil_mode);
   const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
   if (oh < 1 || ow < 1)
     throw Error("max_pool2d: window does not fit input " + shape_str(x.shape()));
+  if (on_cuda) {
+    const cuda::PoolGeometry geo{o.kernel_h, o.kernel_w, o.stride_h, o.stride_w, o.pad_top, o.pad_left, oh, ow};
+    if (!any_requires_grad({&x})) return cuda::max_pool2d(x, geo, nullptr);
+    Tensor index;
+    Tensor out = cuda::max_pool2d(x, geo, &index);
+    // The output is the gather of x at the arg-max, computed in the same pass.
+    return record(OpKind::MaxPoolGather, out, {x}, [index, geo](const Tensor& g, Node& n) {
+      return Grads{max_pool_scatter_cuda(g, index, n.input(0).shape(), geo)};
+    });
+  }
   if (h * w > std::numeric_limits<int32_t>::max())
     throw Error("max_pool2d: input planes above 2^31 pixels are not supported: " + shape_str(x.shape()));
   const int64_t planes = x.size(0) * x.size(1);
