@@ -273,6 +273,22 @@ TEST(CudaMemory, ASteadyStepCallsNoCudaMalloc) {
   EXPECT_GT(cuda::device_memory_stats(0).requests, 0u);
 }
 
+TEST(CudaOps, MaxMinGatherAndCrossEntropyParity) {
+  REQUIRE_GPU();
+  Tensor x = random({5, 7, 3}, 84);
+  x.data()[4] = std::nanf("");  // NaN wins, as torch.max
+  for (int64_t dim : {0, 1, 2}) {
+    EXPECT_TRUE(close(max(x.to(kGpu), dim, true), max(x, dim, true), "max values"));
+    EXPECT_TRUE(close(min(x.to(kGpu), dim, false), min(x, dim, false), "min values"));
+  }
+  const Tensor y = random({5, 7, 3}, 85);
+  expect_parity([](const std::vector<Tensor>& v) { return max(v[0], 1, false); }, {y}, "max with gradient");
+  const Tensor logits = random({6, 10}, 86), labels = Tensor::from_data({6}, {3, 0, 9, 9, 2, 5});
+  expect_parity([&](const std::vector<Tensor>& v) {
+    return cross_entropy(v[0], v[0].device().is_cuda() ? labels.to(kGpu) : labels);
+  }, {logits}, "cross_entropy");
+}
+
 TEST(CudaOps, OpsWithoutAKernelSayWhich) {
   REQUIRE_GPU();
   const Tensor x = random({2, 3, 4, 4}, 31).to(kGpu);
@@ -372,6 +388,27 @@ TEST(CudaTraining, LeNet5InferenceMatchesTheCpu) {
   const Tensor cpu = net(x);
   net.to(kGpu);
   EXPECT_TRUE(close(net(x.to(kGpu)), cpu, "LeNet-5 logits", 1e-4f));
+}
+
+TEST(CudaTraining, LeNet5TrainingStepsMatchTheCpu) {
+  REQUIRE_GPU();
+  auto train = [](Device d) {
+    LeNet5 net(10);
+    uint64_t seed = 100;
+    for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.3f, 0.3f));
+    net.to(d);
+    SGD sgd(net.parameters(), SGDOptions{.lr = 0.01f, .momentum = 0.9f});
+    const Tensor x = random({8, 1, 28, 28}, 110).to(d);
+    const Tensor y = Tensor::from_data({8}, {0, 1, 2, 3, 4, 5, 6, 7}).to(d);
+    for (int step = 0; step < 3; ++step) {
+      sgd.zero_grad();
+      cross_entropy(net(x), y).backward();
+      sgd.step();
+    }
+    return net.parameters();
+  };
+  const std::vector<Tensor> gpu = train(kGpu), cpu = train(Device::cpu());
+  for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(close(gpu[i], cpu[i], "LeNet-5 parameter", 1e-4f)) << i;
 }
 
 TEST(CudaTensor, MoveInPlaceThereAndBack) {

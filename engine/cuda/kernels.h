@@ -65,6 +65,16 @@ cudaError_t max_pool_scatter(const PoolWindows& p, const float* g, const float* 
 // Its adjoint: out[o] = x[plane(o), index[o]] (0 where the index is −1).
 cudaError_t max_pool_gather(const PoolWindows& p, const float* x, const float* index, float* out);
 
+// out[o] = the max (or min) of x along the middle of (outer, size, inner), o over
+// (outer, inner); NaN wins, as on the CPU.
+cudaError_t extreme_values(int64_t outer, int64_t size, int64_t inner, bool take_max, const float* x, float* out);
+// out[i] = index[i] >= 0 ? x[index[i]] : 0 for i < n.
+cudaError_t gather(int64_t n, const float* x, const int64_t* index, float* out);
+// out[index[i]] += src[i] for i < n with index[i] >= 0 (out zeroed by the caller).
+// Atomic adds: the order of adds to one element is not fixed, so the sum is exact
+// only where every index is distinct (max, nll: the engine's uses).
+cudaError_t scatter_add(int64_t n, const float* src, const int64_t* index, float* out);
+
 // One optimiser update of n parameters, fused (formulas of engine/optim.cpp):
 // SGD: d = g + wd·w; buf = keep·buf + add·d (buf null: no momentum, step d);
 //      w −= lr·(nesterov ? d + μ·buf : buf).

@@ -11,6 +11,7 @@
 #include "engine/cuda/context.h"
 #include "engine/cuda/cublas_api.h"
 #include "engine/cuda/kernels.h"
+#include "engine/cuda/memory.h"
 #include "engine/cuda/status.h"
 #endif
 
@@ -187,6 +188,55 @@ Tensor max_pool2d_gather(const Tensor& x, const Tensor& index, const PoolGeometr
   return out;
 }
 
+Tensor extreme_values(const Tensor& x, int64_t outer, int64_t size, int64_t inner, bool take_max) {
+  require_on_device({&x}, take_max ? "max" : "min");
+  Tensor out = Tensor::empty({outer * inner}, x.device());
+  check(kernels::extreme_values(outer, size, inner, take_max, x.data(), out.data()), "max/min kernel launch");
+  return out;
+}
+
+namespace {
+// The index list on the device, in a block of the caching allocator that goes back when
+// the kernel is queued (the next op to get it runs after the kernel, on the same stream).
+class DeviceIndex {
+ public:
+  DeviceIndex(int device, const IndexList& index) : device_(device), bytes_(index.size() * sizeof(int64_t)) {
+    if (bytes_ == 0) return;
+    ptr_ = device_allocate(device_, bytes_, capacity_);
+    // A bitwise copy: the float copy routine moves bytes (two floats per index).
+    copy_host_to_device(device_, static_cast<float*>(ptr_), reinterpret_cast<const float*>(index.data()),
+                        bytes_ / sizeof(float));
+  }
+  ~DeviceIndex() { device_free(device_, ptr_, capacity_, bytes_); }
+  DeviceIndex(const DeviceIndex&) = delete;
+  DeviceIndex& operator=(const DeviceIndex&) = delete;
+  const int64_t* get() const { return static_cast<const int64_t*>(ptr_); }
+
+ private:
+  int device_;
+  size_t bytes_, capacity_ = 0;
+  void* ptr_ = nullptr;
+};
+}  // namespace
+
+Tensor gather(const Tensor& x, const IndexList& index, const Shape& shape) {
+  require_on_device({&x}, "gather");
+  Tensor out = Tensor::empty(shape, x.device());
+  const DeviceIndex on_device(x.device().index, index);
+  check(kernels::gather(static_cast<int64_t>(index.size()), x.data(), on_device.get(), out.data()),
+        "gather kernel launch");
+  return out;
+}
+
+Tensor scatter_add(const Tensor& src, const IndexList& index, const Shape& shape) {
+  require_on_device({&src}, "scatter_add");
+  Tensor out = Tensor::zeros(shape, src.device());
+  const DeviceIndex on_device(src.device().index, index);
+  check(kernels::scatter_add(static_cast<int64_t>(index.size()), src.data(), on_device.get(), out.data()),
+        "scatter_add kernel launch");
+  return out;
+}
+
 void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
                 float add, bool nesterov) {
   if (buf.defined()) require_on_device({&w, &g, &buf}, "SGD");
@@ -242,6 +292,9 @@ Tensor where(const Tensor&, const Tensor&, const Tensor&) { not_built("where"); 
 Tensor sum_keepdim(const Tensor&, const Dims&) { not_built("sum"); }
 void sgd_update(Tensor&, const Tensor&, Tensor&, float, float, float, float, float, bool) { not_built("SGD"); }
 Tensor max_pool2d(const Tensor&, const PoolGeometry&, Tensor*) { not_built("max_pool2d"); }
+Tensor extreme_values(const Tensor&, int64_t, int64_t, int64_t, bool) { not_built("max"); }
+Tensor gather(const Tensor&, const IndexList&, const Shape&) { not_built("gather"); }
+Tensor scatter_add(const Tensor&, const IndexList&, const Shape&) { not_built("scatter_add"); }
 Tensor max_pool2d_scatter(const Tensor&, const Tensor&, const Shape&, const PoolGeometry&) {
   not_built("max_pool2d");
 }

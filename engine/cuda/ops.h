@@ -38,6 +38,14 @@ Tensor max_pool2d_scatter(const Tensor& g, const Tensor& index, const Shape& inp
 // Its adjoint: x at each output's arg-max.
 Tensor max_pool2d_gather(const Tensor& x, const Tensor& index, const PoolGeometry& geo);
 
+// The max (or min) values of x along the middle dim of its (outer, size, inner) split,
+// shaped (outer·inner): no arg-max, no history.
+Tensor extreme_values(const Tensor& x, int64_t outer, int64_t size, int64_t inner, bool take_max);
+// gather and scatter_add (engine/ops.h) of a CUDA tensor by a host index list, which
+// is copied to the device for the kernel.
+Tensor gather(const Tensor& x, const IndexList& index, const Shape& shape);
+Tensor scatter_add(const Tensor& src, const IndexList& index, const Shape& shape);
+
 // Row-major C = α·op(A)·op(B) + β·C on `device`, through cuBLAS (FP32 math).
 void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
           const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

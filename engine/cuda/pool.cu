@@ -93,3 +93,55 @@ cudaError_t max_pool_gather(const PoolWindows& p, const float* x, const float* i
 }
 
 }  // namespace adx::cuda::kernels
+
+// Reductions to one element along a dim, and gathers by a flat index: the CUDA twins of
+// engine/ops/reduce.cpp's max/min values and engine/ops/shape.cpp's gather/scatter_add.
+namespace adx::cuda::kernels {
+namespace {
+
+__global__ void extreme_kernel(int64_t outer, int64_t size, int64_t inner, bool take_max,
+                               const float* __restrict x, float* __restrict out) {
+  const int64_t n = outer * inner;
+  for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < n; o += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t i = o / inner, k = o % inner;
+    float best = x[i * size * inner + k];
+    for (int64_t j = 1; j < size; ++j) {
+      const float v = x[(i * size + j) * inner + k];
+      const bool better = take_max ? v > best : v < best;
+      if (better || (v != v && best == best)) best = v;
+    }
+    out[o] = best;
+  }
+}
+
+__global__ void gather_flat_kernel(int64_t n, const float* __restrict x, const int64_t* __restrict index,
+                                   float* __restrict out) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    out[i] = index[i] >= 0 ? x[index[i]] : 0.0f;
+}
+
+__global__ void scatter_add_kernel(int64_t n, const float* __restrict src, const int64_t* __restrict index,
+                                   float* out) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
+    if (index[i] >= 0) atomicAdd(out + index[i], src[i]);
+}
+
+}  // namespace
+
+cudaError_t extreme_values(int64_t outer, int64_t size, int64_t inner, bool take_max, const float* x, float* out) {
+  const int64_t n = outer * inner;
+  if (n > 0) extreme_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, take_max, x, out);
+  return cudaGetLastError();
+}
+
+cudaError_t gather(int64_t n, const float* x, const int64_t* index, float* out) {
+  if (n > 0) gather_flat_kernel<<<blocks_for(n), kThreads>>>(n, x, index, out);
+  return cudaGetLastError();
+}
+
+cudaError_t scatter_add(int64_t n, const float* src, const int64_t* index, float* out) {
+  if (n > 0) scatter_add_kernel<<<blocks_for(n), kThreads>>>(n, src, index, out);
+  return cudaGetLastError();
+}
+
+}  // namespace adx::cuda::kernels

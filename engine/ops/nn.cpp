@@ -52,16 +52,19 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction) {
-  check_cpu(log_probs, "nll_loss");
-  check_cpu(target, "nll_loss");
+  // On a GPU the class index list is built on the host (from a copy of the targets)
+  // and the picking is a device gather.
+  if (!log_probs.defined() || !log_probs.device().is_cuda()) check_cpu(log_probs, "nll_loss");
+  if (!target.defined()) throw Error("nll_loss: undefined target");
   check_dims(log_probs, 2, "nll_loss", "input");
   check_dims(target, 1, "nll_loss", "target");
   const int64_t n = log_probs.size(0), classes = log_probs.size(1);
   if (target.size(0) != n)
     throw Error(fmt::format("nll_loss: {} targets for {} rows", target.size(0), n));
   auto index = make_flat_index(static_cast<size_t>(n));
+  const Tensor host_target = target.device().is_cpu() ? target : target.to(Device::cpu());
   for (int64_t i = 0; i < n; ++i) {
-    const float t = target.data()[i];
+    const float t = host_target.data()[i];
     if (t < 0.0f || t >= static_cast<float>(classes) || t != std::floor(t))
       throw Error(fmt::format("nll_loss: target {} of row {} is not a class in [0, {})", t, i, classes));
     (*index)[static_cast<size_t>(i)] = i * classes + static_cast<int64_t>(t);

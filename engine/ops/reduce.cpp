@@ -118,11 +118,20 @@ FlatIndex arg_extreme(const Tensor& x, int64_t dim, bool take_max) {
 
 Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
   const char* op = take_max ? "max" : "min";
-  check_cpu(x, op);
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, op);
   dim = normalize_dim(dim, x.dim(), op);
   Shape shape = x.shape();
   if (keepdim) shape[static_cast<size_t>(dim)] = 1;
   else shape.erase(shape.begin() + dim);
+  if (on_cuda) {
+    const DimSplit s = split_at(x.shape(), dim);
+    if (s.size == 0) throw Error(fmt::format("{}: reduction over an empty dim", op));
+    // Values only on the device (log-softmax's shift needs no more); with history,
+    // the arg-max is found on a host copy and the values gathered on the device.
+    if (!any_requires_grad({&x})) return cuda::extreme_values(x, s.outer, s.size, s.inner, take_max).reshape(shape);
+    return gather(x, arg_extreme(x.detach().to(Device::cpu()), dim, take_max), shape);
+  }
   return gather(x, arg_extreme(x, dim, take_max), shape);
 }
 

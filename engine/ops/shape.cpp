@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/autograd.h"
+#include "engine/cuda/ops.h"
 #include "engine/cpu/parallel.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
@@ -248,34 +249,45 @@ Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int64_t>& in
 }
 
 Tensor gather(const Tensor& x, FlatIndex index, const Shape& shape) {
-  check_cpu(x, "gather");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "gather");
   if (static_cast<int64_t>(index->size()) != shape_numel(shape))
     throw Error(fmt::format("gather: {} indices for shape {}", index->size(), shape_str(shape)));
   const int64_t limit = x.numel();
   for (int64_t i : *index)
     if (i >= limit) throw Error(fmt::format("gather: index {} out of range for {} elements", i, limit));
-  Tensor out = Tensor::empty(shape);
-  const float* in = x.data();
-  float* o = out.data();
-  const int64_t* idx = index->data();
-  cpu::parallel_for(0, out.numel(), 1, [&](int64_t i) { o[i] = idx[i] >= 0 ? in[idx[i]] : 0.0f; });
+  Tensor out;
+  if (on_cuda) {
+    out = cuda::gather(x, *index, shape);
+  } else {
+    out = Tensor::empty(shape);
+    const float* in = x.data();
+    float* o = out.data();
+    const int64_t* idx = index->data();
+    cpu::parallel_for(0, out.numel(), 1, [&](int64_t i) { o[i] = idx[i] >= 0 ? in[idx[i]] : 0.0f; });
+  }
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
     return Grads{scatter_add(g, index, n.input(0).shape())};
   });
 }
 
 Tensor scatter_add(const Tensor& src, FlatIndex index, const Shape& shape) {
-  check_cpu(src, "scatter_add");
+  const bool on_cuda = src.defined() && src.device().is_cuda();
+  if (!on_cuda) check_cpu(src, "scatter_add");
   if (static_cast<int64_t>(index->size()) != src.numel())
     throw Error(fmt::format("scatter_add: {} indices for {} values", index->size(), src.numel()));
-  Tensor out = Tensor::zeros(shape);
-  const int64_t n = out.numel();
-  const float* in = src.data();
-  float* o = out.data();
-  for (size_t i = 0; i < index->size(); ++i) {
-    const int64_t at = (*index)[i];
+  const int64_t n = shape_numel(shape);
+  for (int64_t at : *index)
     if (at >= n) throw Error(fmt::format("scatter_add: index {} out of range for {} elements", at, n));
-    if (at >= 0) o[at] += in[i];
+  Tensor out;
+  if (on_cuda) {
+    out = cuda::scatter_add(src, *index, shape);
+  } else {
+    out = Tensor::zeros(shape);
+    const float* in = src.data();
+    float* o = out.data();
+    for (size_t i = 0; i < index->size(); ++i)
+      if ((*index)[i] >= 0) o[(*index)[i]] += in[i];
   }
   return record(OpKind::ScatterAdd, out, {src}, [index](const Tensor& g, Node& node) {
     return Grads{gather(g, index, node.input(0).shape())};
