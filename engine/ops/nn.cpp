@@ -56,6 +56,9 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   // and the picking is a device gather.
   if (!log_probs.defined() || !log_probs.device().is_cuda()) check_cpu(log_probs, "nll_loss");
   if (!target.defined()) throw Error("nll_loss: undefined target");
+  if (!target.device().is_cpu() && target.device() != log_probs.device())
+    throw Error(fmt::format("nll_loss: targets on {} for log-probabilities on {}", target.device().str(),
+                            log_probs.device().str()));
   check_dims(log_probs, 2, "nll_loss", "input");
   check_dims(target, 1, "nll_loss", "target");
   const int64_t n = log_probs.size(0), classes = log_probs.size(1);
