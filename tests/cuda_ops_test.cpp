@@ -289,12 +289,32 @@ TEST(CudaOps, MaxMinGatherAndCrossEntropyParity) {
   }, {logits}, "cross_entropy");
 }
 
+TEST(CudaOps, BatchNormParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({4, 3, 5, 5}, 87), w = random({3}, 88, 0.5f, 1.5f), b = random({3}, 89);
+  // Training mode: the normalised output and every gradient, and the running statistics.
+  Tensor rm_cpu = random({3}, 90), rv_cpu = random({3}, 91, 0.5f, 1.5f);
+  Tensor rm_gpu = rm_cpu.to(kGpu), rv_gpu = rv_cpu.to(kGpu);
+  expect_parity([&](const std::vector<Tensor>& v) {
+    const bool gpu = v[0].device().is_cuda();
+    return batch_norm(v[0], gpu ? rm_gpu : rm_cpu, gpu ? rv_gpu : rv_cpu, v[1], v[2], true, 0.1f, 1e-5f);
+  }, {x, w, b}, "batch_norm training", 1e-4f);
+  EXPECT_TRUE(close(rm_gpu, rm_cpu, "running mean"));
+  EXPECT_TRUE(close(rv_gpu, rv_cpu, "running variance"));
+  // Eval mode, with the running statistics.
+  expect_parity([&](const std::vector<Tensor>& v) {
+    const bool gpu = v[0].device().is_cuda();
+    return batch_norm(v[0], gpu ? rm_gpu : rm_cpu, gpu ? rv_gpu : rv_cpu, v[1], v[2], false, 0.1f, 1e-5f);
+  }, {x, w, b}, "batch_norm eval");
+  expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 1, 1); }, {x}, "global pool");
+}
+
 TEST(CudaOps, OpsWithoutAKernelSayWhich) {
   REQUIRE_GPU();
   const Tensor x = random({2, 3, 4, 4}, 31).to(kGpu);
   try {
-    batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), true, 0.1f, 1e-5f);
-    FAIL() << "batch_norm ran on a CUDA tensor";
+    avg_pool2d(x, Pool2dOptions::make(2));
+    FAIL() << "avg_pool2d ran on a CUDA tensor";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
   }
@@ -409,6 +429,30 @@ TEST(CudaTraining, LeNet5TrainingStepsMatchTheCpu) {
   };
   const std::vector<Tensor> gpu = train(kGpu), cpu = train(Device::cpu());
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(close(gpu[i], cpu[i], "LeNet-5 parameter", 1e-4f)) << i;
+}
+
+#include "models/resnet.h"
+
+TEST(CudaTraining, ResNet18TrainingStepsMatchTheCpu) {
+  REQUIRE_GPU();
+  auto train = [](Device d) {
+    ResNet net(18, 10);
+    uint64_t seed = 200;
+    for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.1f, 0.1f));
+    net.to(d);
+    net.train();
+    SGD sgd(net.parameters(), SGDOptions{.lr = 0.01f, .momentum = 0.9f});
+    const Tensor x = random({4, 3, 32, 32}, 210).to(d);
+    const Tensor y = Tensor::from_data({4}, {1, 3, 5, 7}).to(d);
+    for (int step = 0; step < 2; ++step) {
+      sgd.zero_grad();
+      cross_entropy(net(x), y).backward();
+      sgd.step();
+    }
+    net.eval();
+    return net(x);  // eval mode: the running statistics are compared too
+  };
+  EXPECT_TRUE(close(train(kGpu), train(Device::cpu()), "ResNet-18 logits after two steps", 1e-3f));
 }
 
 TEST(CudaTensor, MoveInPlaceThereAndBack) {

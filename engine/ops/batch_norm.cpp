@@ -285,13 +285,53 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
 
 }  // namespace
 
+namespace {
+
+// Batch norm on a GPU, composed of engine ops (no cuDNN yet): the textbook formula, so
+// autograd differentiates it (twice as well) and every op has its CUDA kernel. The
+// running statistics take the batch's mean and unbiased variance, as on the CPU.
+Tensor batch_norm_composed(const Tensor& x, Tensor& running_mean, Tensor& running_var, const Tensor& weight,
+                           const Tensor& bias, bool training, float momentum, float eps) {
+  const Shape s = stat_shape(x);
+  Tensor scale, shift;  // y = x·scale + shift, per channel
+  if (training) {
+    const Dims dims = reduce_dims(x);
+    const int64_t count = x.numel() / x.size(1);
+    if (count < 2) throw Error("batch_norm: training needs more than one value per channel");
+    const Tensor mu = mean(x, dims, true);
+    const Tensor centred = sub(x, mu);
+    const Tensor var = mean(mul(centred, centred), dims, true);
+    if (running_mean.defined() && running_var.defined()) {
+      NoGradGuard no_grad;
+      const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+      running_mean.copy_(add(mul(running_mean, Tensor::scalar(1.0f - momentum)),
+                             mul(reshape(mu.detach(), {x.size(1)}), Tensor::scalar(momentum))));
+      running_var.copy_(add(mul(running_var, Tensor::scalar(1.0f - momentum)),
+                            mul(reshape(var.detach(), {x.size(1)}), Tensor::scalar(momentum * unbias))));
+    }
+    Tensor y = div(centred, sqrt(add(var, Tensor::scalar(eps))));
+    if (weight.defined()) y = mul(y, reshape(weight, s));
+    if (bias.defined()) y = add(y, reshape(bias, s));
+    return y;
+  }
+  scale = div(Tensor::scalar(1.0f), sqrt(add(running_var, Tensor::scalar(eps))));
+  if (weight.defined()) scale = mul(scale, weight);
+  shift = neg(mul(running_mean, scale));
+  if (bias.defined()) shift = add(shift, bias);
+  return add(mul(x, reshape(scale, s)), reshape(shift, s));
+}
+
+}  // namespace
+
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight,
                   const Tensor& bias, bool training, float momentum, float eps) {
-  check_cpu(x, "batch_norm");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "batch_norm");
   if (x.dim() < 2) throw Error("batch_norm: input must be (N, C, ...), got " + shape_str(x.shape()));
   const int64_t channels = x.size(1);
   auto check_param = [&](const Tensor& t, const char* what) {
-    if (t.defined()) check_cpu(t, "batch_norm");
+    if (t.defined() && on_cuda) check_on(x.device(), {&t}, "batch_norm");
+    else if (t.defined()) check_cpu(t, "batch_norm");
     if (t.defined() && t.shape() != Shape{channels})
       throw Error(fmt::format("batch_norm: {} has shape {}, expected [{}]", what,
                               shape_str(t.shape()), channels));
@@ -302,7 +342,12 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   check_param(bias, "bias");
   if (x.numel() == 0) {
     if (training) throw Error("batch_norm: training needs more than one value per channel (empty batch)");
-    return Tensor::empty(x.shape());
+    return Tensor::empty(x.shape(), x.device());
+  }
+  if (on_cuda) {
+    if (!training && (!running_mean.defined() || !running_var.defined()))
+      throw Error("batch_norm: eval mode needs running_mean and running_var");
+    return batch_norm_composed(x, running_mean, running_var, weight, bias, training, momentum, eps);
   }
   if (training) return batch_norm_train(x, running_mean, running_var, weight, bias, momentum, eps);
   if (!running_mean.defined() || !running_var.defined())
