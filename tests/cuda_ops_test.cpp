@@ -305,7 +305,7 @@ TEST(CudaOps, BatchNormParity) {
   expect_parity([&](const std::vector<Tensor>& v) {
     const bool gpu = v[0].device().is_cuda();
     return batch_norm(v[0], gpu ? rm_gpu : rm_cpu, gpu ? rv_gpu : rv_cpu, v[1], v[2], false, 0.1f, 1e-5f);
-  }, {x, w, b}, "batch_norm eval");
+  }, {x, w, b}, "batch_norm eval", 1e-4f);
   expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 1, 1); }, {x}, "global pool");
 }
 
@@ -442,8 +442,10 @@ TEST(CudaTraining, ResNet18TrainingStepsMatchTheCpu) {
     net.to(d);
     net.train();
     SGD sgd(net.parameters(), SGDOptions{.lr = 0.01f, .momentum = 0.9f});
-    const Tensor x = random({4, 3, 32, 32}, 210).to(d);
-    const Tensor y = Tensor::from_data({4}, {1, 3, 5, 7}).to(d);
+    // 16 images: layer4 runs on 1×1 maps, so its batch norm sees N values per channel,
+    // and a handful would let float-vs-double statistics differ by more than rounding.
+    const Tensor x = random({16, 3, 32, 32}, 210).to(d);
+    const Tensor y = Tensor::from_data({16}, {1, 3, 5, 7, 0, 2, 4, 6, 8, 9, 1, 3, 5, 7, 0, 2}).to(d);
     for (int step = 0; step < 2; ++step) {
       sgd.zero_grad();
       cross_entropy(net(x), y).backward();

@@ -366,6 +366,7 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   if (x.defined() && x.device().is_cuda()) {  // the global pool, as a mean; other sizes not yet
     check_dims(x, 4, "adaptive_avg_pool2d", "input");
+    if (out_h < 1 || out_w < 1) throw Error("adaptive_avg_pool2d: output size must be ≥ 1");
     if (out_h == 1 && out_w == 1) return mean(x, {2, 3}, true);
     throw Error("adaptive_avg_pool2d: no CUDA kernel yet for an output other than 1×1");
   }
