@@ -74,18 +74,12 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-namespace {
-template <class List>
-bool any_in_list_requires_grad(const List& inputs) {
+bool any_requires_grad(const TensorList& inputs) {
   if (!GradMode::enabled()) return false;
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) return true;
   return false;
 }
-}  // namespace
-
-bool any_requires_grad(const TensorList& inputs) { return any_in_list_requires_grad(inputs); }
-bool any_requires_grad(const std::vector<Tensor>& inputs) { return any_in_list_requires_grad(inputs); }
 
 Tensor detail::attach(std::shared_ptr<Node> node, Tensor out, bool save_output) {
   if (save_output) node->save_output(out);

@@ -95,7 +95,6 @@ Tensor attach(std::shared_ptr<Node> node, Tensor out, bool save_output);
 // True when grad mode is on and any input requires a gradient.
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 bool any_requires_grad(const TensorList& inputs);
-bool any_requires_grad(const std::vector<Tensor>& inputs);
 
 // Attach history to `out` if needed. `inputs` are what the backward function may
 // read through node.input(i); `fn(grad_output, node)` returns their gradients in the

@@ -173,25 +173,6 @@ Choice choose(Pass pass, int device, const cpu::ConvGeometry& g, const Descripto
   return c;
 }
 
-// A workspace block from the caching allocator, handed back when the pass is queued:
-// the next op that gets the block runs after this pass on the same stream.
-class Workspace {
- public:
-  Workspace(int device, size_t bytes) : device_(device), bytes_(bytes) {
-    if (bytes_ > 0) ptr_ = device_allocate(device_, bytes_, capacity_);
-  }
-  ~Workspace() { device_free(device_, ptr_, capacity_, bytes_); }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  void* get() const { return ptr_; }
-  size_t size() const { return bytes_; }
-
- private:
-  int device_;
-  size_t bytes_, capacity_ = 0;
-  void* ptr_ = nullptr;
-};
-
 // Handle, descriptors and the pass's algorithm (the descriptor's math type set to it).
 cudnnHandle_t handle_for(int device) {
   check(cudaSetDevice(device), "cudaSetDevice");
@@ -212,7 +193,7 @@ struct Prepared {
 
 void conv2d_forward(int device, const cpu::ConvGeometry& g, const float* x, const float* w, float* y) {
   const Prepared p(Pass::Forward, device, g);
-  Workspace ws(device, p.choice.workspace);
+  const DeviceBlock ws(device, p.choice.workspace);  // workspace
   const float one = 1.0f, zero = 0.0f;
   check(cudnnConvolutionForward(p.handle, &one, p.d.x.get(), x, p.d.w.get(), w, p.d.conv.get(),
                                 static_cast<cudnnConvolutionFwdAlgo_t>(p.choice.algo), ws.get(), ws.size(), &zero,
@@ -223,7 +204,7 @@ void conv2d_forward(int device, const cpu::ConvGeometry& g, const float* x, cons
 void conv2d_backward_data(int device, const cpu::ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
   const Prepared p(Pass::BackwardData, device, g);
-  Workspace ws(device, p.choice.workspace);
+  const DeviceBlock ws(device, p.choice.workspace);  // workspace
   const float one = 1.0f, zero = 0.0f;
   check(cudnnConvolutionBackwardData(p.handle, &one, p.d.w.get(), w, p.d.y.get(), y_grad, p.d.conv.get(),
                                      static_cast<cudnnConvolutionBwdDataAlgo_t>(p.choice.algo), ws.get(), ws.size(),
@@ -234,7 +215,7 @@ void conv2d_backward_data(int device, const cpu::ConvGeometry& g, const float* y
 void conv2d_backward_weight(int device, const cpu::ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
   const Prepared p(Pass::BackwardFilter, device, g);
-  Workspace ws(device, p.choice.workspace);
+  const DeviceBlock ws(device, p.choice.workspace);  // workspace
   const float one = 1.0f, zero = 0.0f;
   check(cudnnConvolutionBackwardFilter(p.handle, &one, p.d.x.get(), x, p.d.y.get(), y_grad, p.d.conv.get(),
                                        static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.choice.algo), ws.get(),

@@ -33,6 +33,26 @@ void release_cached_device_memory(int device);
 void* device_allocate(int device, size_t bytes, size_t& capacity);
 void device_free(int device, void* ptr, size_t capacity, size_t bytes) noexcept;
 
+// One block from the cache, given back when it goes out of scope. Giving it back right
+// after queueing the kernels that use it is safe: the next op to get the block runs after
+// them on the same stream (see above). Kernel workspaces, index lists.
+class DeviceBlock {
+ public:
+  DeviceBlock(int device, size_t bytes) : device_(device), bytes_(bytes) {
+    if (bytes_ > 0) ptr_ = device_allocate(device_, bytes_, capacity_);
+  }
+  ~DeviceBlock() { device_free(device_, ptr_, capacity_, bytes_); }
+  DeviceBlock(const DeviceBlock&) = delete;
+  DeviceBlock& operator=(const DeviceBlock&) = delete;
+  void* get() const { return ptr_; }
+  size_t size() const { return bytes_; }
+
+ private:
+  int device_;
+  size_t bytes_, capacity_ = 0;
+  void* ptr_ = nullptr;
+};
+
 // Copies through a pinned staging buffer (one per thread): the driver copies pageable
 // memory through its own staging anyway, one page-locked bounce at a time.
 void copy_host_to_device(int device, float* dst, const float* src, size_t count);

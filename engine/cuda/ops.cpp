@@ -196,34 +196,22 @@ Tensor extreme_values(const Tensor& x, int64_t outer, int64_t size, int64_t inne
 }
 
 namespace {
-// The index list on the device, in a block of the caching allocator that goes back when
-// the kernel is queued (the next op to get it runs after the kernel, on the same stream).
-class DeviceIndex {
- public:
-  DeviceIndex(int device, const IndexList& index) : device_(device), bytes_(index.size() * sizeof(int64_t)) {
-    if (bytes_ == 0) return;
-    ptr_ = device_allocate(device_, bytes_, capacity_);
-    // A bitwise copy: the float copy routine moves bytes (two floats per index).
-    copy_host_to_device(device_, static_cast<float*>(ptr_), reinterpret_cast<const float*>(index.data()),
-                        bytes_ / sizeof(float));
-  }
-  ~DeviceIndex() { device_free(device_, ptr_, capacity_, bytes_); }
-  DeviceIndex(const DeviceIndex&) = delete;
-  DeviceIndex& operator=(const DeviceIndex&) = delete;
-  const int64_t* get() const { return static_cast<const int64_t*>(ptr_); }
-
- private:
-  int device_;
-  size_t bytes_, capacity_ = 0;
-  void* ptr_ = nullptr;
-};
+// Copies the index list into `block` (index.size() int64s; bitwise: the float copy
+// routine moves bytes, two floats per index).
+const int64_t* copy_index(int device, const IndexList& index, const DeviceBlock& block) {
+  if (block.size() > 0)
+    copy_host_to_device(device, static_cast<float*>(block.get()), reinterpret_cast<const float*>(index.data()),
+                        block.size() / sizeof(float));
+  return static_cast<const int64_t*>(block.get());
+}
 }  // namespace
 
 Tensor gather(const Tensor& x, const IndexList& index, const Shape& shape) {
   require_on_device({&x}, "gather");
   Tensor out = Tensor::empty(shape, x.device());
-  const DeviceIndex on_device(x.device().index, index);
-  check(kernels::gather(static_cast<int64_t>(index.size()), x.data(), on_device.get(), out.data()),
+  const DeviceBlock block(x.device().index, index.size() * sizeof(int64_t));
+  const int64_t* on_device = copy_index(x.device().index, index, block);
+  check(kernels::gather(static_cast<int64_t>(index.size()), x.data(), on_device, out.data()),
         "gather kernel launch");
   return out;
 }
@@ -231,8 +219,9 @@ Tensor gather(const Tensor& x, const IndexList& index, const Shape& shape) {
 Tensor scatter_add(const Tensor& src, const IndexList& index, const Shape& shape) {
   require_on_device({&src}, "scatter_add");
   Tensor out = Tensor::zeros(shape, src.device());
-  const DeviceIndex on_device(src.device().index, index);
-  check(kernels::scatter_add(static_cast<int64_t>(index.size()), src.data(), on_device.get(), out.data()),
+  const DeviceBlock block(src.device().index, index.size() * sizeof(int64_t));
+  const int64_t* on_device = copy_index(src.device().index, index, block);
+  check(kernels::scatter_add(static_cast<int64_t>(index.size()), src.data(), on_device, out.data()),
         "scatter_add kernel launch");
   return out;
 }

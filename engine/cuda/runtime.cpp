@@ -13,6 +13,7 @@
 
 #include "engine/cuda/cublas_api.h"
 #include "engine/cuda/kernels.h"
+#include "engine/cuda/status.h"
 #endif
 
 namespace adx::cuda {
@@ -65,11 +66,8 @@ RuntimeInfo runtime_info() {
 
 namespace {
 
-void check(cudaError_t e, const char* call) {
-  if (e != cudaSuccess) throw Error(fmt::format("CUDA: {} failed: {}", call, cudaGetErrorString(e)));
-}
-
-// Owns one device allocation.
+// Owns one device allocation, straight from cudaMalloc: the self test checks the
+// toolkit and the device without the engine's allocator in between.
 class DeviceBuffer {
  public:
   explicit DeviceBuffer(size_t bytes) { check(cudaMalloc(&ptr_, bytes), "cudaMalloc"); }

@@ -66,10 +66,10 @@ Tensor linear_with_bias(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool on_cuda = cuda::any_on_cuda({&a, &b});
-  if (on_cuda && (!a.defined() || !b.defined() || a.device() != b.device()))
-    throw Error(fmt::format("matmul: operands on {} and {}", a.defined() ? a.device().str() : "?",
-                            b.defined() ? b.device().str() : "?"));
-  if (!on_cuda) {
+  if (!a.defined() || !b.defined()) throw Error("matmul: undefined tensor argument");
+  if (on_cuda) {
+    check_on(a.device(), {&a, &b}, "matmul");
+  } else {
     check_cpu(a, "matmul");
     check_cpu(b, "matmul");
   }
