@@ -215,7 +215,11 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    detail::check_cpu(g, "clip_grad_norm");
+    if (g.device().is_cuda()) {  // Σ g² on the device, one value read back per tensor
+      NoGradGuard no_grad;
+      total += static_cast<double>(sum(mul(g, g)).item());
+      continue;
+    }
     const float* d = g.data();
     for (int64_t i = 0, n = g.numel(); i < n; ++i) total += static_cast<double>(d[i]) * d[i];
   }
@@ -225,6 +229,11 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
     for (const Tensor& p : params) {
       Tensor g = p.grad();
       if (!g.defined()) continue;
+      if (g.device().is_cuda()) {
+        NoGradGuard no_grad;
+        g.copy_(mul(g, Tensor::scalar(scale)));
+        continue;
+      }
       float* d = g.data();
       for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] *= scale;
     }

@@ -39,6 +39,34 @@ uint32_t Generator::next_u32() {
   return buffer_[cached_++];
 }
 
+int Generator::cached_words(uint32_t out[4]) const {
+  int count = 0;
+  for (int i = cached_; i < 4; ++i) out[count++] = buffer_[static_cast<size_t>(i)];
+  return count;
+}
+
+void Generator::skip(uint64_t words) {
+  const uint64_t cached = static_cast<uint64_t>(4 - cached_);
+  if (words <= cached) {
+    cached_ += static_cast<int>(words);
+    return;
+  }
+  words -= cached;
+  counter_ += words / 4;  // whole blocks
+  cached_ = 4;
+  if (words % 4 != 0) {
+    buffer_ = block(counter_++);
+    cached_ = static_cast<int>(words % 4);
+  }
+}
+
+bool Generator::take_spare_normal(float& value) {
+  if (!has_spare_normal_) return false;
+  has_spare_normal_ = false;
+  value = spare_normal_;
+  return true;
+}
+
 float Generator::uniform() {
   // 24 random bits: every value is exactly representable and < 1.
   return static_cast<float>(next_u32() >> 8) * (1.0f / 16777216.0f);

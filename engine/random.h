@@ -45,6 +45,13 @@ class Generator {
   uint64_t below(uint64_t n);                // uniform integer in [0, n)
   std::array<uint32_t, 4> block(uint64_t counter) const;  // the raw Philox output
 
+  // For a device kernel that draws the same stream (engine/cuda/random.cu): the words
+  // still cached from the last block, in order (count ≤ 4), then skipping `words` words
+  // as that many next_u32() calls would, and the spare of the last normal() pair.
+  int cached_words(uint32_t out[4]) const;
+  void skip(uint64_t words);
+  bool take_spare_normal(float& value);
+
  private:
   uint64_t seed_;
   uint64_t counter_ = 0;

@@ -126,15 +126,23 @@ Tensor Tensor::from_data(const Shape& shape, std::initializer_list<float> values
   return from_data(shape, std::span<const float>(values.begin(), values.size()));
 }
 
-Tensor Tensor::randn(const Shape& shape, Generator& gen) {
-  Tensor t = empty(shape);
+Tensor Tensor::randn(const Shape& shape, Generator& gen, Device device) {
+  Tensor t = empty(shape, device);
+  if (device.is_cuda()) {
+    cuda::fill_normal(t, gen);
+    return t;
+  }
   float* p = t.data();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.normal();
   return t;
 }
 
-Tensor Tensor::rand(const Shape& shape, Generator& gen) {
-  Tensor t = empty(shape);
+Tensor Tensor::rand(const Shape& shape, Generator& gen, Device device) {
+  Tensor t = empty(shape, device);
+  if (device.is_cuda()) {
+    cuda::fill_uniform(t, gen);
+    return t;
+  }
   float* p = t.data();
   for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = gen.uniform();
   return t;

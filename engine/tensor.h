@@ -89,8 +89,10 @@ class Tensor {
   static Tensor arange(float start, float end, float step = 1.0f);
   static Tensor from_data(const Shape& shape, std::span<const float> values);
   static Tensor from_data(const Shape& shape, std::initializer_list<float> values);
-  static Tensor randn(const Shape& shape, Generator& gen);
-  static Tensor rand(const Shape& shape, Generator& gen);  // uniform [0, 1)
+  // Random tensors: on a CUDA device the same values as on the CPU from the same
+  // generator state (the device runs the same Philox stream).
+  static Tensor randn(const Shape& shape, Generator& gen, Device device = Device::cpu());
+  static Tensor rand(const Shape& shape, Generator& gen, Device device = Device::cpu());  // uniform [0, 1)
 
   // ---- inspection ---------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }

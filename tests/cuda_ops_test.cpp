@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <functional>
+#include <tuple>
 
 #include "engine/autograd.h"
 #include "engine/cuda/memory.h"
 #include "engine/cuda/runtime.h"
 #include "engine/ops.h"
+#include "engine/optim.h"
 #include "engine/random.h"
 
 using namespace adx;
@@ -313,11 +315,124 @@ TEST(CudaOps, OpsWithoutAKernelSayWhich) {
   REQUIRE_GPU();
   const Tensor x = random({2, 3, 4, 4}, 31).to(kGpu);
   try {
-    avg_pool2d(x, Pool2dOptions::make(2));
-    FAIL() << "avg_pool2d ran on a CUDA tensor";
+    upsample(x, 8, 8, UpsampleMode::Bilinear, false);
+    FAIL() << "upsample ran on a CUDA tensor";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
   }
+}
+
+TEST(CudaOps, ShapeCopiesParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({3, 4, 5, 6}, 32);
+  expect_parity([](const std::vector<Tensor>& v) { return permute(v[0], {2, 0, 3, 1}); }, {x}, "permute");
+  expect_parity([](const std::vector<Tensor>& v) { return transpose(v[0], 1, 3); }, {x}, "transpose");
+  expect_parity([](const std::vector<Tensor>& v) { return v[0].slice(1, 1, 4); }, {x}, "slice, inner dim");
+  expect_parity([](const std::vector<Tensor>& v) { return v[0].slice(3, 0, 6, 2); }, {x}, "slice, step 2");
+  expect_parity([](const std::vector<Tensor>& v) { return v[0].slice(0, 1, 3); }, {x}, "slice, a view");
+  expect_parity([](const std::vector<Tensor>& v) { return concat({v[0], v[1], v[0]}, 1); },
+                {x, random({3, 2, 5, 6}, 33)}, "concat dim 1");
+  expect_parity([](const std::vector<Tensor>& v) { return concat({v[0], v[1]}, 0); },
+                {x, random({1, 4, 5, 6}, 34)}, "concat dim 0");
+  expect_parity([](const std::vector<Tensor>& v) { return stack({v[0], v[1]}, 2); },
+                {x, random({3, 4, 5, 6}, 35)}, "stack");
+  // Repeated indices: index_add adds both.
+  expect_parity([](const std::vector<Tensor>& v) { return index_select(v[0], 2, {4, 0, 4, 2}); }, {x},
+                "index_select");
+  expect_parity([](const std::vector<Tensor>& v) { return index_add({3, 4, 7, 6}, 2, {6, 1, 6, 0, 3}, v[0]); },
+                {x}, "index_add");
+  // Second order through a slice (its backward is slice_backward, whose backward a slice).
+  const Tensor y = random({4, 6}, 36);
+  expect_parity([](const std::vector<Tensor>& v) {
+    const Tensor s = v[0].slice(1, 1, 6, 2);
+    return grad({sum(mul(mul(s, s), s))}, {v[0]}, {}, true)[0];
+  }, {y}, "slice, second order");
+  try {
+    concat({x.to(kGpu), x}, 0);
+    FAIL() << "concat of a GPU and a CPU tensor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("concat: tensors on cuda:0 and cpu"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CudaOps, AveragePoolingAndLrnParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({2, 3, 9, 11}, 37);
+  expect_parity([](const std::vector<Tensor>& v) { return avg_pool2d(v[0], Pool2dOptions::make(2)); }, {x},
+                "avg_pool2d 2×2");
+  expect_parity([](const std::vector<Tensor>& v) { return avg_pool2d(v[0], Pool2dOptions::make(3, 2, 1, true)); },
+                {x}, "avg_pool2d 3×3 s2 p1 ceil");
+  Pool2dOptions exclude = Pool2dOptions::make(3, 2, 1);
+  exclude.count_include_pad = false;
+  exclude.pad_bottom = 0;
+  expect_parity([exclude](const std::vector<Tensor>& v) { return avg_pool2d(v[0], exclude); }, {x},
+                "avg_pool2d without the padding in the count");
+  expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 4, 3); }, {x},
+                "adaptive_avg_pool2d 4×3");
+  expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 6, 6); }, {x},
+                "adaptive_avg_pool2d 6×6 (overlapping windows)");
+  // Second order: the adjoint's backward is the pool again.
+  expect_parity([](const std::vector<Tensor>& v) {
+    const Tensor p = avg_pool2d(v[0], Pool2dOptions::make(3, 2, 1, true));
+    return grad({sum(mul(mul(p, p), p))}, {v[0]}, {}, true)[0];
+  }, {x}, "avg_pool2d, second order");
+  const Tensor c = random({2, 7, 3, 4}, 38);
+  expect_parity([](const std::vector<Tensor>& v) { return channel_window_sum(v[0], 2, 1); }, {c},
+                "channel_window_sum");
+  expect_parity([](const std::vector<Tensor>& v) { return local_response_norm(v[0], 5, 5e-4f, 0.75f, 2.0f); },
+                {c}, "local_response_norm");
+}
+
+TEST(CudaOps, ArgmaxParity) {
+  REQUIRE_GPU();
+  Tensor x = random({5, 6, 7}, 39);
+  x.data()[3] = x.data()[3 + 7];  // a tie along dim 1: the first wins
+  x.data()[50] = std::nanf("");   // NaN wins
+  for (int64_t dim : {0, 1, 2, -1})
+    EXPECT_EQ(argmax(x.to(kGpu), dim).to_vector(), argmax(x, dim).to_vector()) << "dim " << dim;
+  EXPECT_EQ(argmax(x.to(kGpu), 1).shape(), (Shape{5, 7}));
+}
+
+TEST(CudaRandom, TheSameStreamAsTheCpu) {
+  REQUIRE_GPU();
+  // Uneven counts, so that draws start with cached words and a spare normal.
+  Generator on_cpu(11), on_gpu(11);
+  for (int64_t n : {5, 1, 8, 1003, 2, 7, 64}) {
+    const bool normal = n % 2 == 1;
+    const Tensor a = normal ? Tensor::randn({n}, on_cpu) : Tensor::rand({n}, on_cpu);
+    const Tensor b = normal ? Tensor::randn({n}, on_gpu, kGpu) : Tensor::rand({n}, on_gpu, kGpu);
+    ASSERT_TRUE(b.device().is_cuda());
+    if (normal) {
+      EXPECT_TRUE(close(b, a, "randn", 1e-6f)) << n;
+    } else {
+      EXPECT_EQ(b.to_vector(), a.to_vector()) << n;
+    }
+    EXPECT_EQ(on_gpu.offset(), on_cpu.offset()) << "after " << n;
+  }
+  EXPECT_EQ(on_gpu.normal(), on_cpu.normal());  // the spare, or the next pair
+  EXPECT_EQ(on_gpu.uniform(), on_cpu.uniform());
+  // Dropout keeps the same units, scaled the same.
+  Generator d_cpu(12), d_gpu(12);
+  const Tensor x = random({6, 50}, 40);
+  const Tensor kept_cpu = dropout(x, 0.3f, true, d_cpu);
+  const Tensor kept_gpu = dropout(x.to(kGpu), 0.3f, true, d_gpu);
+  EXPECT_TRUE(close(kept_gpu, kept_cpu, "dropout", 0.0f));
+}
+
+TEST(CudaOps, ClipGradNormAsOnTheCpu) {
+  REQUIRE_GPU();
+  auto clipped = [](Device d) {
+    Tensor a = random({30, 20}, 41).to(d).requires_grad_(), b = random({7}, 42).to(d).requires_grad_();
+    sum(mul(mul(a, a), Tensor::scalar(3.0f))).backward();
+    sum(mul(b, b)).backward();
+    const float norm = clip_grad_norm({a, b}, 1.5f);
+    return std::make_tuple(norm, a.grad(), b.grad());
+  };
+  const auto [n_cpu, a_cpu, b_cpu] = clipped(Device::cpu());
+  const auto [n_gpu, a_gpu, b_gpu] = clipped(kGpu);
+  EXPECT_NEAR(n_gpu, n_cpu, 1e-4f * n_cpu);
+  EXPECT_TRUE(close(a_gpu, a_cpu, "clipped gradient"));
+  EXPECT_TRUE(close(b_gpu, b_cpu, "clipped gradient"));
 }
 
 TEST(CudaOps, MaxPoolParity) {

@@ -28,6 +28,40 @@ TEST(Tensor, SeededRandomIsReproducible) {
   EXPECT_NEAR(sq / 1000, 1.0, 0.1);
 }
 
+// What the CUDA random kernels rely on (engine/cuda/random.cu): the cached words are
+// the next words drawn, skip(k) leaves the generator where k draws would, and the
+// spare of a normal pair is handed over once.
+TEST(Generator, SkipAndCachedWordsMatchDrawingOneByOne) {
+  for (uint64_t drawn : {0, 1, 2, 3, 4, 5, 7, 9}) {
+    for (uint64_t k : {0, 1, 2, 3, 4, 5, 8, 11, 1000}) {
+      Generator a(7), b(7);
+      for (uint64_t i = 0; i < drawn; ++i) {
+        a.next_u32();
+        b.next_u32();
+      }
+      uint32_t cached[4];
+      const int count = a.cached_words(cached);
+      ASSERT_LE(count, 4);
+      Generator peek = a;
+      for (int i = 0; i < count; ++i) EXPECT_EQ(cached[i], peek.next_u32()) << "drawn " << drawn;
+      a.skip(k);
+      for (uint64_t i = 0; i < k; ++i) b.next_u32();
+      for (int i = 0; i < 6; ++i) EXPECT_EQ(a.next_u32(), b.next_u32()) << "drawn " << drawn << ", skipped " << k;
+      EXPECT_EQ(a.offset(), b.offset());
+    }
+  }
+  Generator g(3);
+  float spare = 0;
+  EXPECT_FALSE(g.take_spare_normal(spare));
+  Generator h = g;
+  g.normal();
+  h.normal();
+  const float second = h.normal();
+  EXPECT_TRUE(g.take_spare_normal(spare));
+  EXPECT_EQ(spare, second);
+  EXPECT_FALSE(g.take_spare_normal(spare));
+}
+
 TEST(Autograd, SimpleChain) {
   Tensor x = Tensor::from_data({3}, {1, 2, 3}).requires_grad_();
   Tensor y = sum(mul(x, x));

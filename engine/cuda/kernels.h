@@ -75,6 +75,46 @@ cudaError_t gather(int64_t n, const float* x, const int64_t* index, float* out);
 // only where every index is distinct (max, nll: the engine's uses).
 cudaError_t scatter_add(int64_t n, const float* src, const int64_t* index, float* out);
 
+// Strided copy: for every index (i_0, ..., i_{nd−1}) of `index.shape`,
+// dst[Σ i_d · index.stride[1][d]] = src[Σ i_d · index.stride[0][d]]. The shape ops'
+// copies (permute, slices and their adjoints, concat) are all this one kernel.
+cudaError_t strided_copy(int64_t n, const float* src, float* dst, const Broadcast& index);
+
+// Separable window sums over `planes` planes of h×w into oh×ow (average pooling, plain
+// and adaptive): out[oy][ox] = wr[oy]·wc[ox]·Σ_{y∈[rs[oy], re[oy]), x∈[cs[ox], ce[ox])} in[y][x].
+// `bounds` holds rs, re (oh each), cs, ce (ow each), then for the adjoint the first and
+// last output holding each input row (h each) and column (w each); `weights` wr, wc.
+struct Windows {
+  int64_t planes, h, w, oh, ow;
+  const int64_t* bounds;
+  const float* weights;
+};
+cudaError_t window_sum(const Windows& p, const float* x, float* out);
+// Its adjoint: out[y][x] = Σ over the outputs whose windows hold (y, x) of their
+// weighted g. A gather per pixel: no atomics, deterministic.
+cudaError_t window_sum_adjoint(const Windows& p, const float* g, float* out);
+// out[b][c][i] = Σ_{k = c−before}^{c+after} x[b][k][i] (clipped to [0, channels)): LRN's sum.
+cudaError_t channel_window_sum(int64_t batch, int64_t channels, int64_t inner, int64_t before, int64_t after,
+                               const float* x, float* out);
+
+// out[o] = the position j (as a float) of the max of x along the middle of
+// (outer, size, inner), o over (outer, inner); NaN wins and the first of equal maxima.
+cudaError_t argmax(int64_t outer, int64_t size, int64_t inner, const float* x, float* out);
+
+// Philox4x32-10 words on the device, as engine/random.cpp's Generator draws them: word j
+// of the stream is lead[j] for j < lead_count (the words the generator had cached),
+// then word (j − lead_count) % 4 of block counter + (j − lead_count) / 4 under `seed`.
+struct PhiloxStream {
+  uint64_t seed, counter;
+  uint32_t lead[4];
+  int lead_count;
+};
+// out[i] = uniform from word i: (word >> 8) · 2^−24, as Generator::uniform.
+cudaError_t philox_uniform(int64_t n, const PhiloxStream& s, float* out);
+// out[first + 2k], out[first + 2k + 1] = the Box–Muller pair of words 2k, 2k+1 (cos,
+// then sin), as Generator::normal; out[0] = spare when first = 1. Writes n values.
+cudaError_t philox_normal(int64_t n, const PhiloxStream& s, int first, float spare, float* out);
+
 // One optimiser update of n parameters, fused (formulas of engine/optim.cpp):
 // SGD: d = g + wd·w; buf = keep·buf + add·d (buf null: no momentum, step d);
 //      w −= lr·(nesterov ? d + μ·buf : buf).

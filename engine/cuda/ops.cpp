@@ -226,6 +226,122 @@ Tensor scatter_add(const Tensor& src, const IndexList& index, const Shape& shape
   return out;
 }
 
+void strided_copy(int device, const Shape& shape, const float* src, const Shape& src_strides, float* dst,
+                  const Shape& dst_strides) {
+  check(cudaSetDevice(device), "cudaSetDevice");
+  kernels::Broadcast index = broadcast_index(shape);
+  for (size_t d = 0; d < shape.size(); ++d) {
+    index.stride[0][d] = src_strides[d];
+    index.stride[1][d] = dst_strides[d];
+  }
+  check(kernels::strided_copy(shape_numel(shape), src, dst, index), "strided copy kernel launch");
+}
+
+namespace {
+// For each input coordinate in [0, in), the first and last output whose window
+// [start, end) holds it (last < first when none does), appended to `out`. The windows
+// are monotone, so two pointers walk them once.
+void holding_range(int64_t in, int64_t out_size, const int64_t* start, const int64_t* end, IndexList& out) {
+  const size_t first_at = out.size();
+  out.resize(first_at + 2 * static_cast<size_t>(in));
+  int64_t first = 0, last = -1;
+  for (int64_t c = 0; c < in; ++c) {
+    while (first < out_size && end[first] <= c) ++first;
+    while (last + 1 < out_size && start[last + 1] <= c) ++last;
+    out[first_at + static_cast<size_t>(c)] = first;
+    out[first_at + static_cast<size_t>(in + c)] = last;
+  }
+}
+
+// Runs `launch(windows)` with the plan's arrays copied to the device.
+template <class Launch>
+void with_windows(int device, int64_t planes, const WindowPlan& plan, Launch launch) {
+  IndexList bounds;
+  bounds.insert(bounds.end(), plan.row_start, plan.row_start + plan.oh);
+  bounds.insert(bounds.end(), plan.row_end, plan.row_end + plan.oh);
+  bounds.insert(bounds.end(), plan.col_start, plan.col_start + plan.ow);
+  bounds.insert(bounds.end(), plan.col_end, plan.col_end + plan.ow);
+  holding_range(plan.h, plan.oh, plan.row_start, plan.row_end, bounds);  // rows' firsts, then lasts
+  holding_range(plan.w, plan.ow, plan.col_start, plan.col_end, bounds);  // the same for columns
+  PoolVector<float> weights(plan.row_weight, plan.row_weight + plan.oh);
+  weights.insert(weights.end(), plan.col_weight, plan.col_weight + plan.ow);
+  const DeviceBlock index_block(device, bounds.size() * sizeof(int64_t));
+  const DeviceBlock weight_block(device, weights.size() * sizeof(float));
+  copy_host_to_device(device, static_cast<float*>(index_block.get()), reinterpret_cast<const float*>(bounds.data()),
+                      index_block.size() / sizeof(float));
+  copy_host_to_device(device, static_cast<float*>(weight_block.get()), weights.data(), weights.size());
+  launch(kernels::Windows{planes, plan.h, plan.w, plan.oh, plan.ow, static_cast<const int64_t*>(index_block.get()),
+                          static_cast<const float*>(weight_block.get())});
+}
+}  // namespace
+
+Tensor window_sum(const Tensor& x, const WindowPlan& plan) {
+  require_on_device({&x}, "avg_pool2d");
+  Tensor out = Tensor::empty({x.size(0), x.size(1), plan.oh, plan.ow}, x.device());
+  with_windows(x.device().index, x.size(0) * x.size(1), plan, [&](const kernels::Windows& w) {
+    check(kernels::window_sum(w, x.data(), out.data()), "avg_pool2d kernel launch");
+  });
+  return out;
+}
+
+Tensor window_sum_adjoint(const Tensor& g, const WindowPlan& plan) {
+  require_on_device({&g}, "avg_pool2d backward");
+  Tensor out = Tensor::empty({g.size(0), g.size(1), plan.h, plan.w}, g.device());
+  with_windows(g.device().index, g.size(0) * g.size(1), plan, [&](const kernels::Windows& w) {
+    check(kernels::window_sum_adjoint(w, g.data(), out.data()), "avg_pool2d backward kernel launch");
+  });
+  return out;
+}
+
+Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after) {
+  require_on_device({&x}, "channel_window_sum");
+  const int64_t n = x.size(0), c = x.size(1), inner = n * c == 0 ? 0 : x.numel() / (n * c);
+  Tensor out = Tensor::empty(x.shape(), x.device());
+  check(kernels::channel_window_sum(n, c, inner, before, after, x.data(), out.data()),
+        "channel_window_sum kernel launch");
+  return out;
+}
+
+Tensor argmax(const Tensor& x, int64_t outer, int64_t size, int64_t inner) {
+  require_on_device({&x}, "argmax");
+  Tensor out = Tensor::empty({outer * inner}, x.device());
+  check(kernels::argmax(outer, size, inner, x.data(), out.data()), "argmax kernel launch");
+  return out;
+}
+
+namespace {
+kernels::PhiloxStream stream_of(const Generator& gen) {
+  kernels::PhiloxStream s{gen.seed(), gen.offset(), {}, 0};
+  s.lead_count = gen.cached_words(s.lead);
+  return s;
+}
+}  // namespace
+
+void fill_uniform(Tensor& t, Generator& gen) {
+  require_on_device({&t}, "rand");
+  const int64_t n = t.numel();
+  check(kernels::philox_uniform(n, stream_of(gen), t.data()), "rand kernel launch");
+  gen.skip(static_cast<uint64_t>(n));
+}
+
+void fill_normal(Tensor& t, Generator& gen) {
+  require_on_device({&t}, "randn");
+  const int64_t n = t.numel();
+  if (n == 0) return;
+  float spare = 0.0f;
+  const int first = gen.take_spare_normal(spare) ? 1 : 0;
+  const int64_t pairs = (n - first + 1) / 2;
+  check(kernels::philox_normal(n, stream_of(gen), first, spare, t.data()), "randn kernel launch");
+  if ((n - first) % 2 == 1) {
+    // The last pair's sine is left over: the CPU's normal() keeps it as the spare, and
+    // so does drawing that pair again here (its cosine is already on the device).
+    gen.skip(static_cast<uint64_t>(2 * (pairs - 1)));
+    gen.normal();
+  } else {
+    gen.skip(static_cast<uint64_t>(2 * pairs));
+  }
+}
+
 void sgd_update(Tensor& w, const Tensor& g, Tensor& buf, float lr, float wd, float momentum, float keep,
                 float add, bool nesterov) {
   if (buf.defined()) require_on_device({&w, &g, &buf}, "SGD");
@@ -291,6 +407,13 @@ Tensor max_pool2d_gather(const Tensor&, const Tensor&, const PoolGeometry&) { no
 void adam_update(Tensor&, Tensor&, Tensor&, const Tensor&, float, float, float, float, float, float) {
   not_built("Adam");
 }
+void strided_copy(int, const Shape&, const float*, const Shape&, float*, const Shape&) { not_built("copy"); }
+Tensor window_sum(const Tensor&, const WindowPlan&) { not_built("avg_pool2d"); }
+Tensor window_sum_adjoint(const Tensor&, const WindowPlan&) { not_built("avg_pool2d"); }
+Tensor channel_window_sum(const Tensor&, int64_t, int64_t) { not_built("channel_window_sum"); }
+Tensor argmax(const Tensor&, int64_t, int64_t, int64_t) { not_built("argmax"); }
+void fill_uniform(Tensor&, Generator&) { not_built("rand"); }
+void fill_normal(Tensor&, Generator&) { not_built("randn"); }
 void gemm(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
           float, float*, int64_t) {
   not_built("matmul");

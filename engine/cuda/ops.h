@@ -6,6 +6,7 @@
 
 #include "engine/cuda/op_codes.h"
 #include "engine/ops.h"
+#include "engine/random.h"
 #include "engine/tensor.h"
 
 namespace adx::cuda {
@@ -45,6 +46,34 @@ Tensor extreme_values(const Tensor& x, int64_t outer, int64_t size, int64_t inne
 // is copied to the device for the kernel.
 Tensor gather(const Tensor& x, const IndexList& index, const Shape& shape);
 Tensor scatter_add(const Tensor& src, const IndexList& index, const Shape& shape);
+
+// Copies between two strided views on `device`: for every index i of `shape`,
+// dst[Σ i_d·dst_strides[d]] = src[Σ i_d·src_strides[d]] (pointers at the views' first
+// elements). permute, slice, slice's adjoint and concat are this copy.
+void strided_copy(int device, const Shape& shape, const float* src, const Shape& src_strides, float* dst,
+                  const Shape& dst_strides);
+
+// A separable window plan (engine/ops/pool.cpp's average pooling, plain and adaptive):
+// output row o sums input rows [row_start[o], row_end[o]) with weight row_weight[o], and
+// the same along columns. Starts and ends must be non-decreasing in o.
+struct WindowPlan {
+  int64_t h, w, oh, ow;
+  const int64_t *row_start, *row_end, *col_start, *col_end;
+  const float *row_weight, *col_weight;
+};
+// (N, C, h, w) → (N, C, oh, ow), and its adjoint (N, C, oh, ow) → (N, C, h, w).
+Tensor window_sum(const Tensor& x, const WindowPlan& plan);
+Tensor window_sum_adjoint(const Tensor& g, const WindowPlan& plan);
+// Σ over channels [c − before, c + after] for each channel c of (N, C, ...): LRN's sum.
+Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after);
+// The position of the max along the middle of (outer, size, inner), as floats, shaped
+// (outer·inner).
+Tensor argmax(const Tensor& x, int64_t outer, int64_t size, int64_t inner);
+// Fill a CUDA tensor with the generator's next uniform [0, 1) or N(0, 1) values: the
+// same values, and the same generator state after, as the CPU's loop of uniform() or
+// normal() calls.
+void fill_uniform(Tensor& t, Generator& gen);
+void fill_normal(Tensor& t, Generator& gen);
 
 // Row-major C = α·op(A)·op(B) + β·C on `device`, through cuBLAS (FP32 math).
 void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,

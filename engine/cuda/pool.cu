@@ -114,6 +114,21 @@ __global__ void extreme_kernel(int64_t outer, int64_t size, int64_t inner, bool 
   }
 }
 
+__global__ void argmax_kernel(int64_t outer, int64_t size, int64_t inner, const float* __restrict x,
+                              float* __restrict out) {
+  const int64_t n = outer * inner;
+  for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < n; o += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t i = o / inner, k = o % inner;
+    const float* row = x + i * size * inner + k;
+    int64_t best = 0;
+    for (int64_t j = 1; j < size; ++j) {
+      const float v = row[j * inner], b = row[best * inner];
+      if (v > b || (v != v && b == b)) best = j;
+    }
+    out[o] = static_cast<float>(best);
+  }
+}
+
 __global__ void gather_flat_kernel(int64_t n, const float* __restrict x, const int64_t* __restrict index,
                                    float* __restrict out) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
@@ -131,6 +146,12 @@ __global__ void scatter_add_kernel(int64_t n, const float* __restrict src, const
 cudaError_t extreme_values(int64_t outer, int64_t size, int64_t inner, bool take_max, const float* x, float* out) {
   const int64_t n = outer * inner;
   if (n > 0) extreme_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, take_max, x, out);
+  return cudaGetLastError();
+}
+
+cudaError_t argmax(int64_t outer, int64_t size, int64_t inner, const float* x, float* out) {
+  const int64_t n = outer * inner;
+  if (n > 0) argmax_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, x, out);
   return cudaGetLastError();
 }
 

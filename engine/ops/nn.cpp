@@ -14,9 +14,15 @@ using namespace detail;
 Tensor dropout(const Tensor& x, float p, bool training, Generator& gen) {
   if (!(p >= 0.0f && p <= 1.0f)) throw Error(fmt::format("dropout: p = {} is not in [0, 1]", p));
   if (!training || p == 0.0f) return x;
+  const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
+  if (x.defined() && x.device().is_cuda()) {
+    // The same mask as the CPU's from the same generator state: uniforms drawn on the
+    // device from the same Philox stream, kept where ≥ p.
+    const Tensor u = Tensor::rand(x.shape(), gen, x.device());
+    return mul(x, mul(ge(u, Tensor::scalar(p)), Tensor::scalar(keep_scale)));
+  }
   check_cpu(x, "dropout");
   Tensor mask = Tensor::empty(x.shape());
-  const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;
   float* m = mask.data();
   for (int64_t i = 0, n = mask.numel(); i < n; ++i) m[i] = gen.uniform() >= p ? keep_scale : 0.0f;
   return mul(x, mask);

@@ -55,45 +55,69 @@ using PoolPlanPtr = std::shared_ptr<const PoolPlan>;
 Tensor window_sum(const Tensor& x, PoolPlanPtr plan);
 Tensor window_sum_adjoint(const Tensor& g, PoolPlanPtr plan);
 
+// The plan as the CUDA kernels take it.
+cuda::WindowPlan device_plan(const PoolPlan& p) {
+  return {p.h,
+          p.w,
+          p.oh(),
+          p.ow(),
+          p.rows.start.data(),
+          p.rows.end.data(),
+          p.cols.start.data(),
+          p.cols.end.data(),
+          p.rows.weight.data(),
+          p.cols.weight.data()};
+}
+
 // out[oy][ox] = wy·wx·Σ_{y∈rows(oy), x∈cols(ox)} in[y][x]
 Tensor window_sum(const Tensor& x, PoolPlanPtr plan) {
-  const int64_t planes = x.size(0) * x.size(1), h = plan->h, w = plan->w;
-  const int64_t oh = plan->oh(), ow = plan->ow();
-  Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
-  const auto& r = plan->rows;
-  const auto& c = plan->cols;
-  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    const float* in = x.data() + p * h * w;
-    float* o = out.data() + p * oh * ow;
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        float acc = 0.0f;
-        for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
-          for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) acc += in[y * w + xx];
-        o[oy * ow + ox] = acc * r.weight[oy] * c.weight[ox];
-      }
-  });
+  Tensor out;
+  if (x.device().is_cuda()) {
+    out = cuda::window_sum(x, device_plan(*plan));
+  } else {
+    const int64_t planes = x.size(0) * x.size(1), h = plan->h, w = plan->w;
+    const int64_t oh = plan->oh(), ow = plan->ow();
+    out = Tensor::empty({x.size(0), x.size(1), oh, ow});
+    const auto& r = plan->rows;
+    const auto& c = plan->cols;
+    cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+      const float* in = x.data() + p * h * w;
+      float* o = out.data() + p * oh * ow;
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          float acc = 0.0f;
+          for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
+            for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) acc += in[y * w + xx];
+          o[oy * ow + ox] = acc * r.weight[oy] * c.weight[ox];
+        }
+    });
+  }
   return record(OpKind::AvgPool2d, out, {x}, [plan](const Tensor& g, Node&) {
     return Grads{window_sum_adjoint(g, plan)};
   });
 }
 
 Tensor window_sum_adjoint(const Tensor& g, PoolPlanPtr plan) {
-  const int64_t planes = g.size(0) * g.size(1), h = plan->h, w = plan->w;
-  const int64_t oh = plan->oh(), ow = plan->ow();
-  Tensor out = Tensor::zeros({g.size(0), g.size(1), h, w});
-  const auto& r = plan->rows;
-  const auto& c = plan->cols;
-  cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
-    const float* in = g.data() + p * oh * ow;
-    float* o = out.data() + p * h * w;
-    for (int64_t oy = 0; oy < oh; ++oy)
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const float v = in[oy * ow + ox] * r.weight[oy] * c.weight[ox];
-        for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
-          for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) o[y * w + xx] += v;
-      }
-  });
+  Tensor out;
+  if (g.device().is_cuda()) {
+    out = cuda::window_sum_adjoint(g, device_plan(*plan));
+  } else {
+    const int64_t planes = g.size(0) * g.size(1), h = plan->h, w = plan->w;
+    const int64_t oh = plan->oh(), ow = plan->ow();
+    out = Tensor::zeros({g.size(0), g.size(1), h, w});
+    const auto& r = plan->rows;
+    const auto& c = plan->cols;
+    cpu::parallel_for(0, planes, h * w, [&](int64_t p) {
+      const float* in = g.data() + p * oh * ow;
+      float* o = out.data() + p * h * w;
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const float v = in[oy * ow + ox] * r.weight[oy] * c.weight[ox];
+          for (int64_t y = r.start[oy]; y < r.end[oy]; ++y)
+            for (int64_t xx = c.start[ox]; xx < c.end[ox]; ++xx) o[y * w + xx] += v;
+        }
+    });
+  }
   return record(OpKind::AvgPool2dBackward, out, {g}, [plan](const Tensor& gg, Node&) {
     return Grads{window_sum(gg, plan)};
   });
@@ -348,7 +372,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
 }
 
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
-  check_pool(x, o, "avg_pool2d");
+  check_pool(x, o, "avg_pool2d", /*cuda_allowed=*/true);
   const int64_t h = x.size(2), w = x.size(3);
   const int64_t oh = pool_output_size(h, o.kernel_h, o.stride_h, o.pad_top, o.pad_bottom, o.ceil_mode);
   const int64_t ow = pool_output_size(w, o.kernel_w, o.stride_w, o.pad_left, o.pad_right, o.ceil_mode);
@@ -364,15 +388,12 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& o) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
-  if (x.defined() && x.device().is_cuda()) {  // the global pool, as a mean; other sizes not yet
-    check_dims(x, 4, "adaptive_avg_pool2d", "input");
-    if (out_h < 1 || out_w < 1) throw Error("adaptive_avg_pool2d: output size must be ≥ 1");
-    if (out_h == 1 && out_w == 1) return mean(x, {2, 3}, true);
-    throw Error("adaptive_avg_pool2d: no CUDA kernel yet for an output other than 1×1");
-  }
-  check_cpu(x, "adaptive_avg_pool2d");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "adaptive_avg_pool2d");
   check_dims(x, 4, "adaptive_avg_pool2d", "input");
   if (out_h < 1 || out_w < 1) throw Error("adaptive_avg_pool2d: output size must be ≥ 1");
+  // The global pool on a GPU is a mean: one reduction kernel instead of a window per pixel.
+  if (on_cuda && out_h == 1 && out_w == 1) return mean(x, {2, 3}, true);
   auto axis = [](int64_t in, int64_t out) {
     AxisPlan a;
     for (int64_t o = 0; o < out; ++o) {
@@ -499,19 +520,25 @@ Tensor upsample(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mode
 // ---- local response normalisation --------------------------------------------------
 
 Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after) {
-  check_cpu(x, "channel_window_sum");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "channel_window_sum");
   if (x.dim() < 2) throw Error("channel_window_sum: input must have a channel dim (N, C, ...)");
   if (before < 0 || after < 0) throw Error("channel_window_sum: window extents must be ≥ 0");
-  const int64_t n = x.size(0), c = x.size(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
-  Tensor out = Tensor::zeros(x.shape());
-  cpu::parallel_for(0, n * c, inner * (before + after + 1), [&](int64_t nc) {
-    const int64_t b = nc / c, ch = nc % c;
-    float* o = out.data() + nc * inner;
-    for (int64_t k = std::max<int64_t>(ch - before, 0); k <= std::min(ch + after, c - 1); ++k) {
-      const float* in = x.data() + (b * c + k) * inner;
-      for (int64_t i = 0; i < inner; ++i) o[i] += in[i];
-    }
-  });
+  Tensor out;
+  if (on_cuda) {
+    out = cuda::channel_window_sum(x, before, after);
+  } else {
+    const int64_t n = x.size(0), c = x.size(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
+    out = Tensor::zeros(x.shape());
+    cpu::parallel_for(0, n * c, inner * (before + after + 1), [&](int64_t nc) {
+      const int64_t b = nc / c, ch = nc % c;
+      float* o = out.data() + nc * inner;
+      for (int64_t k = std::max<int64_t>(ch - before, 0); k <= std::min(ch + after, c - 1); ++k) {
+        const float* in = x.data() + (b * c + k) * inner;
+        for (int64_t i = 0; i < inner; ++i) o[i] += in[i];
+      }
+    });
+  }
   // Adjoint: the window mirrored.
   return record(OpKind::ChannelWindowSum, out, {x}, [before, after](const Tensor& g, Node&) {
     return Grads{channel_window_sum(g, after, before)};

@@ -231,12 +231,17 @@ Tensor min(const Tensor& x) {
 }
 
 Tensor argmax(const Tensor& x, int64_t dim) {
-  check_cpu(x, "argmax");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "argmax");
   dim = normalize_dim(dim, x.dim(), "argmax");
   const DimSplit s = split_at(x.shape(), dim);
-  FlatIndex flat = arg_extreme(x, dim, true);
   Shape shape = x.shape();
   shape.erase(shape.begin() + dim);
+  if (on_cuda) {
+    if (s.size == 0) throw Error("argmax: reduction over an empty dim");
+    return cuda::argmax(x.detach(), s.outer, s.size, s.inner).reshape(shape);
+  }
+  FlatIndex flat = arg_extreme(x, dim, true);
   Tensor out = Tensor::empty(shape);
   for (size_t i = 0; i < flat->size(); ++i)
     out.data()[i] = static_cast<float>(((*flat)[i] / s.inner) % s.size);

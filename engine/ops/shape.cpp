@@ -12,6 +12,19 @@
 namespace adx {
 using namespace detail;
 
+namespace {
+// Element strides of a contiguous tensor of `shape`.
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+}  // namespace
+
 Tensor reshape(const Tensor& x, const Shape& shape_in) {
   // A view on any device: no data is touched.
   if (!x.defined()) throw Error("reshape: undefined tensor argument");
@@ -44,7 +57,8 @@ Tensor reshape(const Tensor& x, const Shape& shape_in) {
 }
 
 Tensor permute(const Tensor& x, const Dims& dims) {
-  check_cpu(x, "permute");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "permute");
   const int64_t nd = x.dim();
   if (static_cast<int64_t>(dims.size()) != nd)
     throw Error(fmt::format("permute: {} dims given for a {}-d tensor", dims.size(), nd));
@@ -65,8 +79,10 @@ Tensor permute(const Tensor& x, const Dims& dims) {
     shape[i] = x.shape()[static_cast<size_t>(perm[i])];
     src_stride[i] = in_strides[static_cast<size_t>(perm[i])];
   }
-  Tensor out = Tensor::empty(shape);
-  if (out.numel() > 0) {
+  Tensor out = Tensor::empty(shape, x.device());
+  if (on_cuda) {
+    cuda::strided_copy(x.device().index, shape, x.data(), src_stride, out.data(), contiguous_strides(shape));
+  } else if (out.numel() > 0) {
     const float* in = x.data();
     float* o = out.data();
     const int64_t inner = nd ? shape.back() : 1, rows = out.numel() / inner;
@@ -106,9 +122,18 @@ std::pair<int64_t, int64_t> clamp_range(int64_t start, int64_t end, int64_t size
 }
 
 // Copies elements [start, start+step*count) of dim between a (outer, full, inner)
-// tensor and a (outer, count, inner) one; `to_full` picks the direction.
-void strided_copy(float* full, float* part, const DimSplit& s, int64_t start, int64_t step,
+// tensor and a (outer, count, inner) one; `to_full` picks the direction. On a CUDA
+// device (both tensors there) one strided-copy kernel does it.
+void strided_copy(Device device, float* full, float* part, const DimSplit& s, int64_t start, int64_t step,
                   int64_t count, bool to_full) {
+  if (device.is_cuda()) {
+    const Shape shape{s.outer, count, s.inner};
+    const Shape full_strides{s.size * s.inner, step * s.inner, 1}, part_strides{count * s.inner, s.inner, 1};
+    float* full_at = full + start * s.inner;
+    if (to_full) cuda::strided_copy(device.index, shape, part, part_strides, full_at, full_strides);
+    else cuda::strided_copy(device.index, shape, full_at, full_strides, part, part_strides);
+    return;
+  }
   cpu::parallel_for(0, s.outer, count * s.inner, [&](int64_t i) {
     for (int64_t j = 0; j < count; ++j) {
       float* f = full + (i * s.size + start + j * step) * s.inner;
@@ -122,9 +147,9 @@ void strided_copy(float* full, float* part, const DimSplit& s, int64_t start, in
 // zeros(full_shape) with g placed at [start : : step] along dim (slice's adjoint).
 Tensor slice_backward(const Tensor& g, const Shape& full_shape, int64_t dim, int64_t start,
                       int64_t step) {
-  Tensor out = Tensor::zeros(full_shape);
+  Tensor out = Tensor::zeros(full_shape, g.device());
   const DimSplit s = split_at(full_shape, dim);
-  strided_copy(out.data(), const_cast<float*>(g.data()), s, start, step, g.size(dim), true);
+  strided_copy(g.device(), out.data(), const_cast<float*>(g.data()), s, start, step, g.size(dim), true);
   const int64_t end = start + step * g.size(dim);
   return record(OpKind::SliceBackward, out, {g}, [dim, start, end, step](const Tensor& gg, Node&) {
     return Grads{slice(gg, dim, start, end, step)};
@@ -134,7 +159,7 @@ Tensor slice_backward(const Tensor& g, const Shape& full_shape, int64_t dim, int
 }  // namespace
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start_in, int64_t end_in, int64_t step) {
-  check_cpu(x, "slice");
+  if (!x.defined() || !x.device().is_cuda()) check_cpu(x, "slice");
   dim = normalize_dim(dim, x.dim(), "slice");
   if (step < 1) throw Error(fmt::format("slice: step must be positive, got {}", step));
   const auto [start, end] = clamp_range(start_in, end_in, x.size(dim));
@@ -146,8 +171,8 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start_in, int64_t end_in, int
   if (s.outer == 1 && step == 1) {
     out = make_view(x, shape, start * s.inner);  // contiguous block: free
   } else {
-    out = Tensor::empty(shape);
-    strided_copy(const_cast<float*>(x.data()), out.data(), s, start, step, count, false);
+    out = Tensor::empty(shape, x.device());
+    strided_copy(x.device(), const_cast<float*>(x.data()), out.data(), s, start, step, count, false);
   }
   return record(OpKind::Slice, out, {x}, [dim, start, step](const Tensor& g, Node& n) {
     return Grads{slice_backward(g, n.input(0).shape(), dim, start, step)};
@@ -156,7 +181,13 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start_in, int64_t end_in, int
 
 Tensor concat(const TensorList& xs, int64_t dim) {
   if (xs.empty()) throw Error("concat: no tensors");
-  for (const Tensor& t : xs) check_cpu(t, "concat");
+  const Device device = xs[0].defined() ? xs[0].device() : Device::cpu();
+  for (const Tensor& t : xs) {
+    if (device.is_cpu()) check_cpu(t, "concat");
+    else if (!t.defined() || t.device() != device)
+      throw Error(fmt::format("concat: tensors on {} and {}", device.str(),
+                              t.defined() ? t.device().str() : std::string("(undefined)")));
+  }
   dim = normalize_dim(dim, xs[0].dim(), "concat");
   Shape shape = xs[0].shape();
   shape[static_cast<size_t>(dim)] = 0;
@@ -169,13 +200,13 @@ Tensor concat(const TensorList& xs, int64_t dim) {
                   " differ outside dim " + std::to_string(dim));
     shape[static_cast<size_t>(dim)] += t.size(dim);
   }
-  Tensor out = Tensor::empty(shape);
+  Tensor out = Tensor::empty(shape, device);
   const DimSplit s = split_at(shape, dim);
   int64_t at = 0;
   PoolVector<int64_t> starts;
   for (const Tensor& t : xs) {
     starts.push_back(at);
-    strided_copy(out.data(), const_cast<float*>(t.data()), s, at, 1, t.size(dim), true);
+    strided_copy(device, out.data(), const_cast<float*>(t.data()), s, at, 1, t.size(dim), true);
     at += t.size(dim);
   }
   return record(OpKind::Concat, out, xs, [dim, starts](const Tensor& g, Node& n) {
@@ -202,14 +233,30 @@ void check_index(const std::vector<int64_t>& index, int64_t size, const char* op
 }
 }  // namespace
 
+namespace {
+// The flat element indices that index_select reads, in its output's order: on a GPU
+// it is a gather (and index_add a scatter_add) by them.
+FlatIndex flat_selection(const DimSplit& s, const std::vector<int64_t>& index) {
+  const int64_t count = static_cast<int64_t>(index.size());
+  auto flat = make_flat_index(static_cast<size_t>(s.outer * count * s.inner));
+  size_t at = 0;
+  for (int64_t i = 0; i < s.outer; ++i)
+    for (int64_t j = 0; j < count; ++j)
+      for (int64_t k = 0; k < s.inner; ++k) (*flat)[at++] = (i * s.size + index[static_cast<size_t>(j)]) * s.inner + k;
+  return flat;
+}
+}  // namespace
+
 Tensor index_select(const Tensor& x, int64_t dim, const std::vector<int64_t>& index) {
-  check_cpu(x, "index_select");
+  const bool on_cuda = x.defined() && x.device().is_cuda();
+  if (!on_cuda) check_cpu(x, "index_select");
   dim = normalize_dim(dim, x.dim(), "index_select");
   check_index(index, x.size(dim), "index_select");
   Shape shape = x.shape();
   shape[static_cast<size_t>(dim)] = static_cast<int64_t>(index.size());
-  Tensor out = Tensor::empty(shape);
   const DimSplit s = split_at(x.shape(), dim);
+  if (on_cuda) return gather(x, flat_selection(s, index), shape);
+  Tensor out = Tensor::empty(shape);
   const int64_t count = static_cast<int64_t>(index.size());
   cpu::parallel_for(0, s.outer * count, s.inner, [&](int64_t r) {
     const int64_t i = r / count, j = r % count;
@@ -224,7 +271,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const std::vector<int64_t>& in
 
 Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int64_t>& index,
                  const Tensor& src) {
-  check_cpu(src, "index_add");
+  const bool on_cuda = src.defined() && src.device().is_cuda();
+  if (!on_cuda) check_cpu(src, "index_add");
   dim = normalize_dim(dim, static_cast<int64_t>(shape.size()), "index_add");
   check_index(index, shape[static_cast<size_t>(dim)], "index_add");
   Shape expected = shape;
@@ -232,8 +280,11 @@ Tensor index_add(const Shape& shape, int64_t dim, const std::vector<int64_t>& in
   if (src.shape() != expected)
     throw Error("index_add: source shape " + shape_str(src.shape()) + ", expected " +
                 shape_str(expected));
-  Tensor out = Tensor::zeros(shape);
   const DimSplit s = split_at(shape, dim);
+  // On a GPU a scatter_add (atomic adds: with repeated indices the order of the adds,
+  // and so the last bits of the sum, can vary between runs).
+  if (on_cuda) return scatter_add(src, flat_selection(s, index), shape);
+  Tensor out = Tensor::zeros(shape);
   const int64_t count = static_cast<int64_t>(index.size());
   // Parallel over the outer dim only: repeated indices then never race.
   cpu::parallel_for(0, s.outer, count * s.inner, [&](int64_t i) {
