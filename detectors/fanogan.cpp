@@ -69,6 +69,9 @@ Fanogan::Fanogan(const FanoganOptions& options) : opt_(options), gen_(options.se
                             opt_.gp_lambda));
   manual_seed(opt_.seed);  // the layers initialise from the default generator
   nets_ = make_fanogan_nets(opt_.shape);
+  nets_.generator->to(opt_.device);
+  nets_.critic->to(opt_.device);
+  nets_.encoder->to(opt_.device);
   opt_g_ = std::make_unique<Adam>(nets_.generator->parameters(), adam_options(opt_));
   opt_d_ = std::make_unique<Adam>(nets_.critic->parameters(), adam_options(opt_));
   opt_e_ = std::make_unique<Adam>(nets_.encoder->parameters(), adam_options(opt_));
@@ -105,10 +108,11 @@ Tensor Fanogan::generator_loss(const Tensor& z) {
   return neg(mean((*nets_.critic)(nets_.generator->forward(z))));
 }
 
-std::pair<float, float> Fanogan::gan_step(const Tensor& real, bool update_generator) {
+std::pair<float, float> Fanogan::gan_step(const Tensor& real_in, bool update_generator) {
+  const Tensor real = real_in.to(opt_.device);
   const int64_t n = real.size(0);
-  const Tensor z = Tensor::randn({n, opt_.shape.latent}, gen_);
-  const Tensor alpha = Tensor::rand({n, 1, 1, 1}, gen_);
+  const Tensor z = Tensor::randn({n, opt_.shape.latent}, gen_, opt_.device);
+  const Tensor alpha = Tensor::rand({n, 1, 1, 1}, gen_, opt_.device);
   const Tensor d_loss = critic_loss(real, z, alpha);
   set_grads(d_loss, opt_d_->params());
   opt_d_->step();
@@ -147,7 +151,7 @@ void Fanogan::inference_mode() {
 }
 
 float Fanogan::encoder_step(const Tensor& real) {
-  const Tensor loss = encoder_loss(real);
+  const Tensor loss = encoder_loss(real.to(opt_.device));
   set_grads(loss, opt_e_->params());
   opt_e_->step();
   return loss.item();
@@ -213,7 +217,7 @@ Tensor Fanogan::reconstruct(const Tensor& images, int64_t batch) {
   Tensor out = Tensor::empty(images.shape());
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t j = std::min(n, i + batch);
-    out.slice(0, i, j).copy_(nets_.generator->forward(nets_.encoder->forward(images.slice(0, i, j))));
+    out.slice(0, i, j).copy_(nets_.generator->forward(nets_.encoder->forward(images.slice(0, i, j).to(opt_.device))));
   }
   return out;
 }
@@ -226,7 +230,7 @@ Fanogan::ScoreTerms Fanogan::score_terms(const Tensor& images, int64_t batch) {
   ScoreTerms terms{Tensor::empty({n}), Tensor::empty({n})};
   for (int64_t i = 0; i < n; i += batch) {
     const int64_t j = std::min(n, i + batch);
-    const Tensor x = images.slice(0, i, j);
+    const Tensor x = images.slice(0, i, j).to(opt_.device);
     const Tensor recon = nets_.generator->forward(nets_.encoder->forward(x));
     terms.pixel.slice(0, i, j).copy_(row_mean_sq(sub(x, recon)));
     terms.feature.slice(0, i, j).copy_(row_mean_sq(sub(nets_.critic->features(x), nets_.critic->features(recon))));
@@ -245,7 +249,7 @@ Tensor Fanogan::score(const Tensor& images, int64_t batch) { return combine(scor
 
 Tensor Fanogan::anomaly_map(const Tensor& images) {
   NoGradGuard no_grad;
-  return abs(sub(images, reconstruct(images)));
+  return abs(sub(images.to(Device::cpu()), reconstruct(images)));
 }
 
 void Fanogan::save_checkpoint(const std::string& path) const {

@@ -20,6 +20,17 @@ std::string Device::str() const {
   return is_cpu() ? std::string("cpu") : fmt::format("cuda:{}", index);
 }
 
+Device Device::parse(const std::string& name, const std::string& what) {
+  if (name == "cpu") return cpu();
+  if (name == "cuda") return cuda(0);
+  if (name.rfind("cuda:", 0) == 0) {
+    const std::string index = name.substr(5);
+    if (!index.empty() && index.size() < 4 && index.find_first_not_of("0123456789") == std::string::npos)
+      return cuda(std::stoi(index));
+  }
+  throw Error(fmt::format("{}: '{}' is not cpu, cuda or cuda:N", what, name));
+}
+
 void Shape::throw_too_many() {
   throw Error(fmt::format("a tensor has at most {} dimensions", kMaxDims));
 }

@@ -30,6 +30,8 @@ struct Device {
   bool is_cuda() const { return type == Type::CUDA; }
   bool operator==(const Device&) const = default;
   std::string str() const;
+  // "cpu", "cuda" (device 0) or "cuda:N"; anything else is an Error naming `what`.
+  static Device parse(const std::string& name, const std::string& what = "device");
 };
 
 int64_t shape_numel(const Shape& shape);

@@ -189,6 +189,7 @@ detectors::FanoganOptions fanogan_options(const MethodConfig& m, int64_t epochs,
   if (!(o.score_kappa >= 0 || o.score_kappa == -1))
     throw Error(fmt::format("method {}: score_kappa={} must be ≥ 0 (or −1: the same as kappa)", m.name, o.score_kappa));
   o.seed = seed;
+  o.device = Device::parse(p.str("device", "cpu"), fmt::format("method {}: device", m.name));
   p.check_all_known();
   return o;
 }

@@ -592,3 +592,51 @@ TEST(CudaTensor, OnlyLeavesMoveInPlace) {
   EXPECT_NO_THROW(w.move_to_(Device::cpu()));  // already there: nothing happens
   EXPECT_TRUE(w.requires_grad());
 }
+
+#include "detectors/fanogan.h"
+
+// The f-AnoGAN detector on a GPU follows the CPU run: the same z and α (drawn on the
+// device from the same stream), so after a few steps of each kind the networks agree.
+TEST(CudaTraining, FanoganStepsAndScoresMatchTheCpu) {
+  REQUIRE_GPU();
+  auto run = [](Device d) {
+    detectors::FanoganOptions o;
+    o.shape.size = 16;
+    o.shape.latent = 8;
+    o.seed = 5;
+    o.device = d;
+    auto model = std::make_unique<detectors::Fanogan>(o);
+    const Tensor real = random({6, 1, 16, 16}, 120, -1.0f, 1.0f);
+    std::vector<float> losses;
+    for (int i = 0; i < 3; ++i) {
+      auto [d_loss, g_loss] = model->gan_step(real, i == 0);
+      losses.push_back(d_loss);
+      losses.push_back(g_loss);
+    }
+    for (int i = 0; i < 2; ++i) losses.push_back(model->encoder_step(real));
+    const Tensor scores = model->score(real, 4);
+    return std::make_tuple(std::move(model), losses, scores);
+  };
+  const auto [gpu, gpu_losses, gpu_scores] = run(kGpu);
+  const auto [cpu, cpu_losses, cpu_scores] = run(Device::cpu());
+  for (size_t i = 0; i < cpu_losses.size(); ++i)
+    EXPECT_NEAR(gpu_losses[i], cpu_losses[i], 1e-3f * std::max(1.0f, std::fabs(cpu_losses[i]))) << "loss " << i;
+  EXPECT_TRUE(gpu_scores.device().is_cpu());
+  EXPECT_TRUE(close(gpu_scores.to(kGpu), cpu_scores, "scores", 1e-4f));
+  const auto gp = gpu->nets().encoder->parameters(), cp = cpu->nets().encoder->parameters();
+  for (size_t i = 0; i < cp.size(); ++i) EXPECT_TRUE(close(gp[i], cp[i], "encoder parameter", 1e-4f)) << i;
+}
+
+#include "models/vgg.h"
+
+TEST(CudaTraining, VggFInferenceMatchesTheCpu) {
+  REQUIRE_GPU();
+  VggF net(20);
+  uint64_t seed = 300;
+  for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.05f, 0.05f));
+  net.eval();
+  const Tensor x = random({2, 3, 224, 224}, 301);
+  const Tensor cpu = net(x);
+  net.to(kGpu);
+  EXPECT_TRUE(close(net(x.to(kGpu)), cpu, "VGG-F logits", 1e-4f));
+}

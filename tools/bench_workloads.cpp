@@ -79,11 +79,10 @@ std::function<void()> wgangp_critic_step(int64_t batch, Device device) {
     Tensor fake;
     {
       NoGradGuard no_grad;
-      // Random numbers come from the host generator (no device RNG yet) and are copied.
-      fake = (*generator)(Tensor::randn({batch, 128}, *gen).to(device));
+      fake = (*generator)(Tensor::randn({batch, 128}, *gen, device));  // drawn where it is used
     }
     // Random interpolates x̂ = ε·real + (1 − ε)·fake, one ε per sample.
-    Tensor eps = Tensor::rand({batch, 1, 1, 1}, *gen).to(device);
+    Tensor eps = Tensor::rand({batch, 1, 1, 1}, *gen, device);
     Tensor x_hat = add(mul(eps, *real), mul(sub(Tensor::scalar(1.0f), eps), fake)).detach();
     x_hat.requires_grad_();
     Tensor g = grad({sum((*critic)(x_hat))}, {x_hat}, {}, /*create_graph=*/true)[0];
@@ -100,13 +99,12 @@ std::function<void()> wgangp_critic_step(int64_t batch, Device device) {
 // WGAN-GP step (a critic update every iteration, a generator update every 5th, as
 // n_critic = 5 schedules them) or the encoder's izi_f step.
 std::function<void()> fanogan_step(int64_t batch, bool encoder, Device device) {
-  if (device.is_cuda())
-    throw Error("the f-AnoGAN workloads run on the CPU only: the detector does not train on a GPU yet");
   detectors::FanoganOptions o;
   o.seed = 1;
+  o.device = device;
   auto model = std::make_shared<detectors::Fanogan>(o);
   Generator gen(2);
-  auto real = std::make_shared<Tensor>(Tensor::rand({batch, 1, 28, 28}, gen) * 2.0f - 1.0f);
+  auto real = std::make_shared<Tensor>((Tensor::rand({batch, 1, 28, 28}, gen) * 2.0f - 1.0f).to(device));
   auto iteration = std::make_shared<int64_t>(0);
   if (encoder) return [=] { model->encoder_step(*real); };
   return [=] { model->gan_step(*real, (*iteration)++ % o.n_critic == 0); };

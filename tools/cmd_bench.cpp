@@ -15,18 +15,6 @@
 namespace adx::cli {
 namespace {
 
-// "cpu", "cuda" (device 0) or "cuda:N".
-Device parse_device(const std::string& name) {
-  if (name == "cpu") return Device::cpu();
-  if (name == "cuda") return Device::cuda(0);
-  if (name.rfind("cuda:", 0) == 0) {
-    const std::string index = name.substr(5);
-    if (!index.empty() && index.size() < 4 && index.find_first_not_of("0123456789") == std::string::npos)
-      return Device::cuda(std::stoi(index));
-  }
-  throw Error(fmt::format("--device: '{}' is not cpu, cuda or cuda:N", name));
-}
-
 struct BenchArgs {
   std::string workload;
   int64_t batch = 0;
@@ -55,7 +43,7 @@ void run(const BenchArgs& a) {
   if (a.threads > 0) cpu::set_num_threads(a.threads);
   manual_seed(1);
   const int64_t batch = a.batch > 0 ? a.batch : w.default_batch;
-  const Device device = parse_device(a.device);
+  const Device device = Device::parse(a.device, "--device");
   // A GPU runs the queued work later: wait for it before reading the clock.
   auto wait = [&] {
     if (device.is_cuda()) cuda::synchronize(device.index);
