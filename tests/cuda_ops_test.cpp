@@ -311,15 +311,29 @@ TEST(CudaOps, BatchNormParity) {
   expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 1, 1); }, {x}, "global pool");
 }
 
-TEST(CudaOps, OpsWithoutAKernelSayWhich) {
+TEST(CudaOps, UpsampleParity) {
   REQUIRE_GPU();
-  const Tensor x = random({2, 3, 4, 4}, 31).to(kGpu);
-  try {
-    upsample(x, 8, 8, UpsampleMode::Bilinear, false);
-    FAIL() << "upsample ran on a CUDA tensor";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("no CUDA kernel yet"), std::string::npos) << e.what();
-  }
+  const Tensor x = random({2, 3, 5, 7}, 31);
+  for (bool align : {false, true})
+    expect_parity([align](const std::vector<Tensor>& v) { return upsample(v[0], 11, 9, UpsampleMode::Bilinear, align); },
+                  {x}, align ? "bilinear, corners aligned" : "bilinear");
+  expect_parity([](const std::vector<Tensor>& v) { return upsample(v[0], 3, 16, UpsampleMode::Nearest, false); }, {x},
+                "nearest, down and up");
+  expect_parity([](const std::vector<Tensor>& v) {
+    const Tensor u = upsample(v[0], 8, 8, UpsampleMode::Bilinear, false);
+    return grad({sum(mul(mul(u, u), u))}, {v[0]}, {}, true)[0];
+  }, {x}, "bilinear, second order");
+}
+
+TEST(CudaOps, CompositesParity) {
+  REQUIRE_GPU();
+  const Tensor x = random({6, 10}, 43), y = random({4, 10}, 44);
+  expect_parity([](const std::vector<Tensor>& v) { return softmax(v[0], 1); }, {x}, "softmax");
+  expect_parity([](const std::vector<Tensor>& v) { return log_softmax(v[0], 0); }, {x}, "log_softmax");
+  expect_parity([](const std::vector<Tensor>& v) { return pairwise_sq_dist(v[0], v[1]); }, {x, y},
+                "pairwise_sq_dist", 1e-4f);
+  expect_parity([](const std::vector<Tensor>& v) { return mse_loss(v[0], v[1]); },
+                {x, random({6, 10}, 45)}, "mse_loss");
 }
 
 TEST(CudaOps, ShapeCopiesParity) {

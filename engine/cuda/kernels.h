@@ -93,6 +93,13 @@ cudaError_t window_sum(const Windows& p, const float* x, float* out);
 // Its adjoint: out[y][x] = Σ over the outputs whose windows hold (y, x) of their
 // weighted g. A gather per pixel: no atomics, deterministic.
 cudaError_t window_sum_adjoint(const Windows& p, const float* g, float* out);
+// Two-tap separable resampling (upsample, nearest and bilinear): output row o reads
+// input rows i0[o] and i1[o] with weights w0[o] and w1[o], and the same along columns.
+// `bounds`: row i0, i1 (oh each), column i0, i1 (ow each), then the first and last
+// output reading each input row (h each) and column (w each); `weights`: row w0, w1,
+// column w0, w1.
+cudaError_t interp(const Windows& p, const float* x, float* out);
+cudaError_t interp_adjoint(const Windows& p, const float* g, float* out);
 // out[b][c][i] = Σ_{k = c−before}^{c+after} x[b][k][i] (clipped to [0, channels)): LRN's sum.
 cudaError_t channel_window_sum(int64_t batch, int64_t channels, int64_t inner, int64_t before, int64_t after,
                                const float* x, float* out);

@@ -241,19 +241,35 @@ namespace {
 // For each input coordinate in [0, in), the first and last output whose window
 // [start, end) holds it (last < first when none does), appended to `out`. The windows
 // are monotone, so two pointers walk them once.
-void holding_range(int64_t in, int64_t out_size, const int64_t* start, const int64_t* end, IndexList& out) {
+// (`end_offset` 1 makes `end` the last coordinate held, as interpolation's i1.)
+void holding_range(int64_t in, int64_t out_size, const int64_t* start, const int64_t* end, IndexList& out,
+                   int64_t end_offset = 0) {
   const size_t first_at = out.size();
   out.resize(first_at + 2 * static_cast<size_t>(in));
   int64_t first = 0, last = -1;
   for (int64_t c = 0; c < in; ++c) {
-    while (first < out_size && end[first] <= c) ++first;
+    while (first < out_size && end[first] + end_offset <= c) ++first;
     while (last + 1 < out_size && start[last + 1] <= c) ++last;
     out[first_at + static_cast<size_t>(c)] = first;
     out[first_at + static_cast<size_t>(in + c)] = last;
   }
 }
 
-// Runs `launch(windows)` with the plan's arrays copied to the device.
+// Runs `launch(windows)` with a plan's index arrays and weights copied to the device.
+template <class Launch>
+void with_arrays(int device, const kernels::Windows& sizes, const IndexList& bounds, const PoolVector<float>& weights,
+                 Launch launch) {
+  const DeviceBlock index_block(device, bounds.size() * sizeof(int64_t));
+  const DeviceBlock weight_block(device, weights.size() * sizeof(float));
+  copy_host_to_device(device, static_cast<float*>(index_block.get()), reinterpret_cast<const float*>(bounds.data()),
+                      index_block.size() / sizeof(float));
+  copy_host_to_device(device, static_cast<float*>(weight_block.get()), weights.data(), weights.size());
+  kernels::Windows w = sizes;
+  w.bounds = static_cast<const int64_t*>(index_block.get());
+  w.weights = static_cast<const float*>(weight_block.get());
+  launch(w);
+}
+
 template <class Launch>
 void with_windows(int device, int64_t planes, const WindowPlan& plan, Launch launch) {
   IndexList bounds;
@@ -265,13 +281,20 @@ void with_windows(int device, int64_t planes, const WindowPlan& plan, Launch lau
   holding_range(plan.w, plan.ow, plan.col_start, plan.col_end, bounds);  // the same for columns
   PoolVector<float> weights(plan.row_weight, plan.row_weight + plan.oh);
   weights.insert(weights.end(), plan.col_weight, plan.col_weight + plan.ow);
-  const DeviceBlock index_block(device, bounds.size() * sizeof(int64_t));
-  const DeviceBlock weight_block(device, weights.size() * sizeof(float));
-  copy_host_to_device(device, static_cast<float*>(index_block.get()), reinterpret_cast<const float*>(bounds.data()),
-                      index_block.size() / sizeof(float));
-  copy_host_to_device(device, static_cast<float*>(weight_block.get()), weights.data(), weights.size());
-  launch(kernels::Windows{planes, plan.h, plan.w, plan.oh, plan.ow, static_cast<const int64_t*>(index_block.get()),
-                          static_cast<const float*>(weight_block.get())});
+  with_arrays(device, {planes, plan.h, plan.w, plan.oh, plan.ow, nullptr, nullptr}, bounds, weights, launch);
+}
+
+template <class Launch>
+void with_taps(int device, int64_t planes, const InterpPlan& plan, Launch launch) {
+  IndexList bounds;
+  for (const int64_t* a : {plan.row_i0, plan.row_i1}) bounds.insert(bounds.end(), a, a + plan.oh);
+  for (const int64_t* a : {plan.col_i0, plan.col_i1}) bounds.insert(bounds.end(), a, a + plan.ow);
+  holding_range(plan.h, plan.oh, plan.row_i0, plan.row_i1, bounds, 1);
+  holding_range(plan.w, plan.ow, plan.col_i0, plan.col_i1, bounds, 1);
+  PoolVector<float> weights;
+  for (const float* a : {plan.row_w0, plan.row_w1}) weights.insert(weights.end(), a, a + plan.oh);
+  for (const float* a : {plan.col_w0, plan.col_w1}) weights.insert(weights.end(), a, a + plan.ow);
+  with_arrays(device, {planes, plan.h, plan.w, plan.oh, plan.ow, nullptr, nullptr}, bounds, weights, launch);
 }
 }  // namespace
 
@@ -289,6 +312,24 @@ Tensor window_sum_adjoint(const Tensor& g, const WindowPlan& plan) {
   Tensor out = Tensor::empty({g.size(0), g.size(1), plan.h, plan.w}, g.device());
   with_windows(g.device().index, g.size(0) * g.size(1), plan, [&](const kernels::Windows& w) {
     check(kernels::window_sum_adjoint(w, g.data(), out.data()), "avg_pool2d backward kernel launch");
+  });
+  return out;
+}
+
+Tensor interp(const Tensor& x, const InterpPlan& plan) {
+  require_on_device({&x}, "upsample");
+  Tensor out = Tensor::empty({x.size(0), x.size(1), plan.oh, plan.ow}, x.device());
+  with_taps(x.device().index, x.size(0) * x.size(1), plan, [&](const kernels::Windows& w) {
+    check(kernels::interp(w, x.data(), out.data()), "upsample kernel launch");
+  });
+  return out;
+}
+
+Tensor interp_adjoint(const Tensor& g, const InterpPlan& plan) {
+  require_on_device({&g}, "upsample backward");
+  Tensor out = Tensor::empty({g.size(0), g.size(1), plan.h, plan.w}, g.device());
+  with_taps(g.device().index, g.size(0) * g.size(1), plan, [&](const kernels::Windows& w) {
+    check(kernels::interp_adjoint(w, g.data(), out.data()), "upsample backward kernel launch");
   });
   return out;
 }
@@ -411,6 +452,8 @@ void strided_copy(int, const Shape&, const float*, const Shape&, float*, const S
 Tensor window_sum(const Tensor&, const WindowPlan&) { not_built("avg_pool2d"); }
 Tensor window_sum_adjoint(const Tensor&, const WindowPlan&) { not_built("avg_pool2d"); }
 Tensor channel_window_sum(const Tensor&, int64_t, int64_t) { not_built("channel_window_sum"); }
+Tensor interp(const Tensor&, const InterpPlan&) { not_built("upsample"); }
+Tensor interp_adjoint(const Tensor&, const InterpPlan&) { not_built("upsample"); }
 Tensor argmax(const Tensor&, int64_t, int64_t, int64_t) { not_built("argmax"); }
 void fill_uniform(Tensor&, Generator&) { not_built("rand"); }
 void fill_normal(Tensor&, Generator&) { not_built("randn"); }

@@ -64,6 +64,16 @@ struct WindowPlan {
 // (N, C, h, w) → (N, C, oh, ow), and its adjoint (N, C, oh, ow) → (N, C, h, w).
 Tensor window_sum(const Tensor& x, const WindowPlan& plan);
 Tensor window_sum_adjoint(const Tensor& g, const WindowPlan& plan);
+// A two-tap separable resampling plan (engine/ops/pool.cpp's upsample): output row o
+// is w0[o]·row i0[o] + w1[o]·row i1[o], and the same along columns; i0 ≤ i1, both
+// non-decreasing in o.
+struct InterpPlan {
+  int64_t h, w, oh, ow;
+  const int64_t *row_i0, *row_i1, *col_i0, *col_i1;
+  const float *row_w0, *row_w1, *col_w0, *col_w1;
+};
+Tensor interp(const Tensor& x, const InterpPlan& plan);
+Tensor interp_adjoint(const Tensor& g, const InterpPlan& plan);
 // Σ over channels [c − before, c + after] for each channel c of (N, C, ...): LRN's sum.
 Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after);
 // The position of the max along the middle of (outer, size, inner), as floats, shaped

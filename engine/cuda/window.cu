@@ -61,6 +61,68 @@ __global__ void window_sum_adjoint_kernel(Windows p, const float* __restrict g, 
   }
 }
 
+// The interpolation plan's arrays, laid out as kernels.h says.
+struct Taps {
+  const int64_t *row_i0, *row_i1, *col_i0, *col_i1;
+  const int64_t *row_first, *row_last, *col_first, *col_last;
+  const float *row_w0, *row_w1, *col_w0, *col_w1;
+};
+
+__device__ Taps taps_of(const Windows& p) {
+  Taps t;
+  t.row_i0 = p.bounds;
+  t.row_i1 = t.row_i0 + p.oh;
+  t.col_i0 = t.row_i1 + p.oh;
+  t.col_i1 = t.col_i0 + p.ow;
+  t.row_first = t.col_i1 + p.ow;
+  t.row_last = t.row_first + p.h;
+  t.col_first = t.row_last + p.h;
+  t.col_last = t.col_first + p.w;
+  t.row_w0 = p.weights;
+  t.row_w1 = t.row_w0 + p.oh;
+  t.col_w0 = t.row_w1 + p.oh;
+  t.col_w1 = t.col_w0 + p.ow;
+  return t;
+}
+
+__global__ void interp_kernel(Windows p, const float* __restrict x, float* __restrict out) {
+  const Taps t = taps_of(p);
+  const int64_t n = p.planes * p.oh * p.ow;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t ox = i % p.ow, oy = (i / p.ow) % p.oh, plane = i / (p.ow * p.oh);
+    const float* r0 = x + plane * p.h * p.w + t.row_i0[oy] * p.w;
+    const float* r1 = x + plane * p.h * p.w + t.row_i1[oy] * p.w;
+    const int64_t c0 = t.col_i0[ox], c1 = t.col_i1[ox];
+    // The CPU's expression, term for term.
+    out[i] = t.row_w0[oy] * (t.col_w0[ox] * r0[c0] + t.col_w1[ox] * r0[c1]) +
+             t.row_w1[oy] * (t.col_w0[ox] * r1[c0] + t.col_w1[ox] * r1[c1]);
+  }
+}
+
+// The weight with which output o's taps (i0, i1; w0, w1) read input coordinate c.
+__device__ float tap_weight(int64_t c, int64_t i0, int64_t i1, float w0, float w1) {
+  return (i0 == c ? w0 : 0.0f) + (i1 == c ? w1 : 0.0f);
+}
+
+__global__ void interp_adjoint_kernel(Windows p, const float* __restrict g, float* __restrict out) {
+  const Taps t = taps_of(p);
+  const int64_t n = p.planes * p.h * p.w;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t xx = i % p.w, y = (i / p.w) % p.h, plane = i / (p.w * p.h);
+    const float* in = g + plane * p.oh * p.ow;
+    float acc = 0.0f;
+    for (int64_t oy = t.row_first[y]; oy <= t.row_last[y]; ++oy) {
+      const float wy = tap_weight(y, t.row_i0[oy], t.row_i1[oy], t.row_w0[oy], t.row_w1[oy]);
+      if (wy == 0.0f) continue;
+      for (int64_t ox = t.col_first[xx]; ox <= t.col_last[xx]; ++ox) {
+        const float wx = tap_weight(xx, t.col_i0[ox], t.col_i1[ox], t.col_w0[ox], t.col_w1[ox]);
+        acc += wy * wx * in[oy * p.ow + ox];
+      }
+    }
+    out[i] = acc;
+  }
+}
+
 __global__ void channel_window_kernel(int64_t batch, int64_t channels, int64_t inner, int64_t before,
                                       int64_t after, const float* __restrict x, float* __restrict out) {
   const int64_t n = batch * channels * inner;
@@ -85,6 +147,18 @@ cudaError_t window_sum(const Windows& p, const float* x, float* out) {
 cudaError_t window_sum_adjoint(const Windows& p, const float* g, float* out) {
   const int64_t n = p.planes * p.h * p.w;
   if (n > 0) window_sum_adjoint_kernel<<<blocks_for(n), kThreads>>>(p, g, out);
+  return cudaGetLastError();
+}
+
+cudaError_t interp(const Windows& p, const float* x, float* out) {
+  const int64_t n = p.planes * p.oh * p.ow;
+  if (n > 0) interp_kernel<<<blocks_for(n), kThreads>>>(p, x, out);
+  return cudaGetLastError();
+}
+
+cudaError_t interp_adjoint(const Windows& p, const float* g, float* out) {
+  const int64_t n = p.planes * p.h * p.w;
+  if (n > 0) interp_adjoint_kernel<<<blocks_for(n), kThreads>>>(p, g, out);
   return cudaGetLastError();
 }
 

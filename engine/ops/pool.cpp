@@ -455,12 +455,21 @@ InterpAxis interp_axis(int64_t in, int64_t out, UpsampleMode mode, bool align_co
 Tensor interp(const Tensor& x, InterpPlanPtr plan, int64_t oh, int64_t ow);
 Tensor interp_adjoint(const Tensor& g, InterpPlanPtr plan);
 
+// The plan as the CUDA kernels take it.
+cuda::InterpPlan device_plan(const InterpPlan& p, int64_t oh, int64_t ow) {
+  return {p.h,          p.w,          oh,           ow,           p.rows.i0.data(), p.rows.i1.data(),
+          p.cols.i0.data(), p.cols.i1.data(), p.rows.w0.data(), p.rows.w1.data(), p.cols.w0.data(),
+          p.cols.w1.data()};
+}
+
 Tensor interp(const Tensor& x, InterpPlanPtr plan, int64_t oh, int64_t ow) {
   const int64_t planes = x.size(0) * x.size(1), h = plan->h, w = plan->w;
-  Tensor out = Tensor::empty({x.size(0), x.size(1), oh, ow});
   const auto& r = plan->rows;
   const auto& c = plan->cols;
-  cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
+  Tensor out;
+  if (x.device().is_cuda()) out = cuda::interp(x, device_plan(*plan, oh, ow));
+  else out = Tensor::empty({x.size(0), x.size(1), oh, ow});
+  if (x.device().is_cpu()) cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
     const float* in = x.data() + p * h * w;
     float* o = out.data() + p * oh * ow;
     for (int64_t oy = 0; oy < oh; ++oy) {
@@ -479,10 +488,12 @@ Tensor interp(const Tensor& x, InterpPlanPtr plan, int64_t oh, int64_t ow) {
 Tensor interp_adjoint(const Tensor& g, InterpPlanPtr plan) {
   const int64_t planes = g.size(0) * g.size(1), h = plan->h, w = plan->w;
   const int64_t oh = g.size(2), ow = g.size(3);
-  Tensor out = Tensor::zeros({g.size(0), g.size(1), h, w});
   const auto& r = plan->rows;
   const auto& c = plan->cols;
-  cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
+  Tensor out;
+  if (g.device().is_cuda()) out = cuda::interp_adjoint(g, device_plan(*plan, oh, ow));
+  else out = Tensor::zeros({g.size(0), g.size(1), h, w});
+  if (g.device().is_cpu()) cpu::parallel_for(0, planes, oh * ow, [&](int64_t p) {
     const float* in = g.data() + p * oh * ow;
     float* o = out.data() + p * h * w;
     for (int64_t oy = 0; oy < oh; ++oy) {
@@ -506,7 +517,7 @@ Tensor interp_adjoint(const Tensor& g, InterpPlanPtr plan) {
 
 Tensor upsample(const Tensor& x, int64_t out_h, int64_t out_w, UpsampleMode mode,
                 bool align_corners) {
-  check_cpu(x, "upsample");
+  if (!x.defined() || !x.device().is_cuda()) check_cpu(x, "upsample");
   check_dims(x, 4, "upsample", "input");
   if (out_h < 1 || out_w < 1) throw Error("upsample: output size must be ≥ 1");
   auto plan = make_pooled<InterpPlan>();
