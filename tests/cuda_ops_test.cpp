@@ -654,3 +654,51 @@ TEST(CudaTraining, VggFInferenceMatchesTheCpu) {
   net.to(kGpu);
   EXPECT_TRUE(close(net(x.to(kGpu)), cpu, "VGG-F logits", 1e-4f));
 }
+
+// Issue 7's check: a few WGAN-GP critic updates (bench's wgangp-critic-step at a
+// smaller width) agree with the CPU. z and ε come from the device's Philox stream,
+// the same numbers as the CPU's.
+TEST(CudaTraining, WganGpCriticStepsMatchTheCpu) {
+  REQUIRE_GPU();
+  auto train = [](Device d) {
+    manual_seed(7);
+    auto generator = std::make_shared<Sequential>(Sequential{
+        std::make_shared<Linear>(16, 16 * 7 * 7), relu_layer(),
+        std::make_shared<Lambda>("Reshape", [](const Tensor& x) { return x.reshape({x.size(0), 16, 7, 7}); }),
+        std::make_shared<ConvTranspose2d>(16, 8, 4, Conv2dOptions::make(2, 1)), relu_layer(),
+        std::make_shared<ConvTranspose2d>(8, 1, 4, Conv2dOptions::make(2, 1)), tanh_layer()});
+    auto critic = std::make_shared<Sequential>(Sequential{
+        std::make_shared<Conv2d>(1, 8, 4, Conv2dOptions::make(2, 1)), leaky_relu_layer(0.2f),
+        std::make_shared<Conv2d>(8, 16, 4, Conv2dOptions::make(2, 1)), leaky_relu_layer(0.2f), flatten_layer(),
+        std::make_shared<Linear>(16 * 7 * 7, 1)});
+    generator->to(d);
+    critic->to(d);
+    Adam adam(critic->parameters(), AdamOptions{.lr = 1e-2f, .beta1 = 0.5f, .beta2 = 0.9f});
+    Generator gen(8);
+    const Tensor real = random({4, 1, 28, 28}, 130, -1.0f, 1.0f).to(d);
+    std::vector<float> losses;
+    for (int step = 0; step < 3; ++step) {
+      Tensor fake;
+      {
+        NoGradGuard no_grad;
+        fake = (*generator)(Tensor::randn({4, 16}, gen, d));
+      }
+      const Tensor eps = Tensor::rand({4, 1, 1, 1}, gen, d);
+      Tensor x_hat = add(mul(eps, real), mul(sub(Tensor::scalar(1.0f), eps), fake)).detach();
+      x_hat.requires_grad_();
+      const Tensor g = grad({sum((*critic)(x_hat))}, {x_hat}, {}, true)[0];
+      const Tensor penalty = mean(pow(sub(sqrt(sum(mul(g, g), {1, 2, 3})), Tensor::scalar(1.0f)), 2.0f));
+      const Tensor loss = add(sub(mean((*critic)(fake)), mean((*critic)(real))), mul(penalty, Tensor::scalar(10.0f)));
+      adam.zero_grad();
+      loss.backward();
+      adam.step();
+      losses.push_back(loss.item());
+    }
+    return std::make_pair(critic->parameters(), losses);
+  };
+  const auto [gpu, gpu_losses] = train(kGpu);
+  const auto [cpu, cpu_losses] = train(Device::cpu());
+  for (size_t i = 0; i < cpu_losses.size(); ++i)
+    EXPECT_NEAR(gpu_losses[i], cpu_losses[i], 1e-4f * std::max(1.0f, std::fabs(cpu_losses[i]))) << "step " << i;
+  for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(close(gpu[i], cpu[i], "critic parameter", 1e-4f)) << i;
+}
