@@ -16,7 +16,7 @@ namespace adx {
   X(Conv2d) X(Conv2dWeightGrad) X(ConvTranspose2d) X(AvgPool2d) X(AvgPool2dBackward)   \
   X(ChannelWindowSum) X(Upsample) X(UpsampleBackward) X(Clone)          \
   X(BatchNormTrain) X(ChannelAffine) X(LeakyReluBackward) X(ToDevice) \
-  X(MaxPoolGather) X(MaxPoolScatter)
+  X(MaxPoolGather) X(MaxPoolScatter) X(TakeAlongDim) X(PutAlongDim)
 
 enum class OpKind {
 #define ADX_OP_ENUM(name) name,

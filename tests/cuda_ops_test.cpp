@@ -285,6 +285,15 @@ TEST(CudaOps, MaxMinGatherAndCrossEntropyParity) {
   }
   const Tensor y = random({5, 7, 3}, 85);
   expect_parity([](const std::vector<Tensor>& v) { return max(v[0], 1, false); }, {y}, "max with gradient");
+  expect_parity([](const std::vector<Tensor>& v) { return min(v[0], 2, true); }, {y}, "min with gradient");
+  expect_parity([](const std::vector<Tensor>& v) {  // the adjoint's backward takes at the arg-max again
+    const Tensor m = max(v[0], 0, false);
+    return grad({sum(mul(mul(m, m), m))}, {v[0]}, {}, true)[0];
+  }, {y}, "max, second order");
+  // A tie: the gradient goes to the first of the equal maxima, as on the CPU.
+  Tensor tie = random({3, 4}, 87);
+  tie.data()[1] = tie.data()[2] = 5.0f;
+  expect_parity([](const std::vector<Tensor>& v) { return max(v[0], 1, false); }, {tie}, "max with a tie");
   const Tensor logits = random({6, 10}, 86), labels = Tensor::from_data({6}, {3, 0, 9, 9, 2, 5});
   expect_parity([&](const std::vector<Tensor>& v) {
     return cross_entropy(v[0], v[0].device().is_cuda() ? labels.to(kGpu) : labels);

@@ -104,9 +104,15 @@ cudaError_t interp_adjoint(const Windows& p, const float* g, float* out);
 cudaError_t channel_window_sum(int64_t batch, int64_t channels, int64_t inner, int64_t before, int64_t after,
                                const float* x, float* out);
 
-// out[o] = the position j (as a float) of the max of x along the middle of
-// (outer, size, inner), o over (outer, inner); NaN wins and the first of equal maxima.
-cudaError_t argmax(int64_t outer, int64_t size, int64_t inner, const float* x, float* out);
+// out[o] = the position j (as a float) of the max (or min) of x along the middle of
+// (outer, size, inner), o over (outer, inner); NaN wins and the first of equal extremes,
+// as engine/ops/reduce.cpp's arg_extreme.
+cudaError_t arg_extreme(int64_t outer, int64_t size, int64_t inner, bool take_max, const float* x, float* out);
+// By such positions: out[o] = x[i][index[o]][k] (take), and its adjoint
+// out[i][index[o]][k] = g[o] over an `out` of zeros (put: one write per position, so
+// no two threads meet).
+cudaError_t take_along(int64_t outer, int64_t size, int64_t inner, const float* x, const float* index, float* out);
+cudaError_t put_along(int64_t outer, int64_t size, int64_t inner, const float* g, const float* index, float* out);
 
 // Philox4x32-10 words on the device, as engine/random.cpp's Generator draws them: word j
 // of the stream is lead[j] for j < lead_count (the words the generator had cached),

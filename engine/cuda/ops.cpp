@@ -343,10 +343,26 @@ Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after) {
   return out;
 }
 
-Tensor argmax(const Tensor& x, int64_t outer, int64_t size, int64_t inner) {
-  require_on_device({&x}, "argmax");
+Tensor arg_extreme(const Tensor& x, int64_t outer, int64_t size, int64_t inner, bool take_max) {
+  require_on_device({&x}, take_max ? "argmax" : "argmin");
+  if (size > (int64_t{1} << 24))
+    throw Error(fmt::format("{}: on a GPU, a dim above 2^24 is not supported (size {})", take_max ? "max" : "min", size));
   Tensor out = Tensor::empty({outer * inner}, x.device());
-  check(kernels::argmax(outer, size, inner, x.data(), out.data()), "argmax kernel launch");
+  check(kernels::arg_extreme(outer, size, inner, take_max, x.data(), out.data()), "arg-max kernel launch");
+  return out;
+}
+
+Tensor take_along(const Tensor& x, const Tensor& index, int64_t outer, int64_t size, int64_t inner) {
+  require_on_device({&x, &index}, "max/min");
+  Tensor out = Tensor::empty({outer * inner}, x.device());
+  check(kernels::take_along(outer, size, inner, x.data(), index.data(), out.data()), "max/min gather kernel launch");
+  return out;
+}
+
+Tensor put_along(const Tensor& g, const Tensor& index, int64_t outer, int64_t size, int64_t inner) {
+  require_on_device({&g, &index}, "max/min backward");
+  Tensor out = Tensor::zeros({outer, size, inner}, g.device());
+  check(kernels::put_along(outer, size, inner, g.data(), index.data(), out.data()), "max/min scatter kernel launch");
   return out;
 }
 
@@ -454,7 +470,9 @@ Tensor window_sum_adjoint(const Tensor&, const WindowPlan&) { not_built("avg_poo
 Tensor channel_window_sum(const Tensor&, int64_t, int64_t) { not_built("channel_window_sum"); }
 Tensor interp(const Tensor&, const InterpPlan&) { not_built("upsample"); }
 Tensor interp_adjoint(const Tensor&, const InterpPlan&) { not_built("upsample"); }
-Tensor argmax(const Tensor&, int64_t, int64_t, int64_t) { not_built("argmax"); }
+Tensor arg_extreme(const Tensor&, int64_t, int64_t, int64_t, bool) { not_built("argmax"); }
+Tensor take_along(const Tensor&, const Tensor&, int64_t, int64_t, int64_t) { not_built("max"); }
+Tensor put_along(const Tensor&, const Tensor&, int64_t, int64_t, int64_t) { not_built("max"); }
 void fill_uniform(Tensor&, Generator&) { not_built("rand"); }
 void fill_normal(Tensor&, Generator&) { not_built("randn"); }
 void gemm(int, bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,

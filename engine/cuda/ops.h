@@ -76,9 +76,13 @@ Tensor interp(const Tensor& x, const InterpPlan& plan);
 Tensor interp_adjoint(const Tensor& g, const InterpPlan& plan);
 // Σ over channels [c − before, c + after] for each channel c of (N, C, ...): LRN's sum.
 Tensor channel_window_sum(const Tensor& x, int64_t before, int64_t after);
-// The position of the max along the middle of (outer, size, inner), as floats, shaped
-// (outer·inner).
-Tensor argmax(const Tensor& x, int64_t outer, int64_t size, int64_t inner);
+// The position of the max (or min) along the middle of (outer, size, inner), as
+// floats, shaped (outer·inner).
+Tensor arg_extreme(const Tensor& x, int64_t outer, int64_t size, int64_t inner, bool take_max);
+// x at those positions, shaped (outer·inner), and its adjoint: zeros of
+// (outer, size, inner) with g at the positions.
+Tensor take_along(const Tensor& x, const Tensor& index, int64_t outer, int64_t size, int64_t inner);
+Tensor put_along(const Tensor& g, const Tensor& index, int64_t outer, int64_t size, int64_t inner);
 // Fill a CUDA tensor with the generator's next uniform [0, 1) or N(0, 1) values: the
 // same values, and the same generator state after, as the CPU's loop of uniform() or
 // normal() calls.

@@ -114,8 +114,8 @@ __global__ void extreme_kernel(int64_t outer, int64_t size, int64_t inner, bool 
   }
 }
 
-__global__ void argmax_kernel(int64_t outer, int64_t size, int64_t inner, const float* __restrict x,
-                              float* __restrict out) {
+__global__ void arg_extreme_kernel(int64_t outer, int64_t size, int64_t inner, bool take_max,
+                                   const float* __restrict x, float* __restrict out) {
   const int64_t n = outer * inner;
   for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < n; o += int64_t{gridDim.x} * blockDim.x) {
     const int64_t i = o / inner, k = o % inner;
@@ -123,9 +123,28 @@ __global__ void argmax_kernel(int64_t outer, int64_t size, int64_t inner, const 
     int64_t best = 0;
     for (int64_t j = 1; j < size; ++j) {
       const float v = row[j * inner], b = row[best * inner];
-      if (v > b || (v != v && b == b)) best = j;
+      const bool better = take_max ? v > b : v < b;
+      if (better || (v != v && b == b)) best = j;
     }
     out[o] = static_cast<float>(best);
+  }
+}
+
+__global__ void take_along_kernel(int64_t outer, int64_t size, int64_t inner, const float* __restrict x,
+                                  const float* __restrict index, float* __restrict out) {
+  const int64_t n = outer * inner;
+  for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < n; o += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t i = o / inner, k = o % inner;
+    out[o] = x[(i * size + static_cast<int64_t>(index[o])) * inner + k];
+  }
+}
+
+__global__ void put_along_kernel(int64_t outer, int64_t size, int64_t inner, const float* __restrict g,
+                                 const float* __restrict index, float* __restrict out) {
+  const int64_t n = outer * inner;
+  for (int64_t o = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; o < n; o += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t i = o / inner, k = o % inner;
+    out[(i * size + static_cast<int64_t>(index[o])) * inner + k] = g[o];
   }
 }
 
@@ -149,9 +168,21 @@ cudaError_t extreme_values(int64_t outer, int64_t size, int64_t inner, bool take
   return cudaGetLastError();
 }
 
-cudaError_t argmax(int64_t outer, int64_t size, int64_t inner, const float* x, float* out) {
+cudaError_t arg_extreme(int64_t outer, int64_t size, int64_t inner, bool take_max, const float* x, float* out) {
   const int64_t n = outer * inner;
-  if (n > 0) argmax_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, x, out);
+  if (n > 0) arg_extreme_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, take_max, x, out);
+  return cudaGetLastError();
+}
+
+cudaError_t take_along(int64_t outer, int64_t size, int64_t inner, const float* x, const float* index, float* out) {
+  const int64_t n = outer * inner;
+  if (n > 0) take_along_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, x, index, out);
+  return cudaGetLastError();
+}
+
+cudaError_t put_along(int64_t outer, int64_t size, int64_t inner, const float* g, const float* index, float* out) {
+  const int64_t n = outer * inner;
+  if (n > 0) put_along_kernel<<<blocks_for(n), kThreads>>>(outer, size, inner, g, index, out);
   return cudaGetLastError();
 }
 

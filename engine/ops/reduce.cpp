@@ -116,6 +116,22 @@ FlatIndex arg_extreme(const Tensor& x, int64_t dim, bool take_max) {
   return idx;
 }
 
+// On a GPU: x at device-side positions along the middle of (outer, size, inner), and
+// its adjoint. Each is the other's backward, so max/min differentiate twice there too.
+Tensor take_along_dim(const Tensor& x, const Tensor& index, const DimSplit& s);
+Tensor put_along_dim(const Tensor& g, const Tensor& index, const DimSplit& s) {
+  Tensor out = cuda::put_along(g, index, s.outer, s.size, s.inner);
+  return record(OpKind::PutAlongDim, out, {g}, [index, s](const Tensor& gg, Node&) {
+    return Grads{take_along_dim(gg, index, s)};
+  });
+}
+Tensor take_along_dim(const Tensor& x, const Tensor& index, const DimSplit& s) {
+  Tensor out = cuda::take_along(x, index, s.outer, s.size, s.inner);
+  return record(OpKind::TakeAlongDim, out, {x}, [index, s](const Tensor& g, Node& n) {
+    return Grads{put_along_dim(g, index, s).reshape(n.input(0).shape())};
+  });
+}
+
 Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
   const char* op = take_max ? "max" : "min";
   const bool on_cuda = x.defined() && x.device().is_cuda();
@@ -127,10 +143,11 @@ Tensor extreme(const Tensor& x, int64_t dim, bool keepdim, bool take_max) {
   if (on_cuda) {
     const DimSplit s = split_at(x.shape(), dim);
     if (s.size == 0) throw Error(fmt::format("{}: reduction over an empty dim", op));
-    // Values only on the device (log-softmax's shift needs no more); with history,
-    // the arg-max is found on a host copy and the values gathered on the device.
+    // Values only, without history (log-softmax's shift needs no more); with history,
+    // the arg-max as a device tensor and the values taken at it.
     if (!any_requires_grad({&x})) return cuda::extreme_values(x, s.outer, s.size, s.inner, take_max).reshape(shape);
-    return gather(x, arg_extreme(x.detach().to(Device::cpu()), dim, take_max), shape);
+    const Tensor index = cuda::arg_extreme(x.detach(), s.outer, s.size, s.inner, take_max);
+    return take_along_dim(x, index, s).reshape(shape);
   }
   return gather(x, arg_extreme(x, dim, take_max), shape);
 }
@@ -239,7 +256,7 @@ Tensor argmax(const Tensor& x, int64_t dim) {
   shape.erase(shape.begin() + dim);
   if (on_cuda) {
     if (s.size == 0) throw Error("argmax: reduction over an empty dim");
-    return cuda::argmax(x.detach(), s.outer, s.size, s.inner).reshape(shape);
+    return cuda::arg_extreme(x.detach(), s.outer, s.size, s.inner, true).reshape(shape);
   }
   FlatIndex flat = arg_extreme(x, dim, true);
   Tensor out = Tensor::empty(shape);
