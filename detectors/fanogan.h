@@ -37,8 +37,9 @@ struct FanoganOptions {
   float score_kappa = -1;   // κ in the score, Eq. 4.3; −1 = the same as `kappa`
   float score_weight() const { return score_kappa < 0 ? kappa : score_kappa; }
   uint64_t seed = 0;        // initialisation, shuffling, z and α
-  // Where the networks train and score. Inputs may be on the CPU (they are moved),
-  // results come back there. z and α are drawn on the device from the same stream,
+  // Where the networks train and score. gan_step, encoder_step, score, score_terms,
+  // reconstruct and anomaly_map take images on any device (they are moved) and return
+  // results on the CPU; the three loss functions want their inputs on this device. z and α are drawn on the device from the same stream,
   // so a GPU run starts from the CPU run's numbers. Not part of a checkpoint's
   // options: a run may resume on another device.
   Device device = Device::cpu();

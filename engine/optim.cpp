@@ -236,6 +236,7 @@ float clip_grad_norm(const std::vector<Tensor>& params, float max_norm) {
       }
       float* d = g.data();
       for (int64_t i = 0, n = g.numel(); i < n; ++i) d[i] *= scale;
+      g.bump_version();  // an in-place write, as the GPU's copy_ (and torch's mul_) counts it
     }
   }
   return norm;

@@ -328,6 +328,11 @@ TEST(CudaOps, UpsampleParity) {
                   {x}, align ? "bilinear, corners aligned" : "bilinear");
   expect_parity([](const std::vector<Tensor>& v) { return upsample(v[0], 3, 16, UpsampleMode::Nearest, false); }, {x},
                 "nearest, down and up");
+  // Down-sampling: some input pixels are read by no output.
+  expect_parity([](const std::vector<Tensor>& v) { return upsample(v[0], 2, 3, UpsampleMode::Bilinear, false); }, {x},
+                "bilinear, down");
+  expect_parity([](const std::vector<Tensor>& v) { return upsample(v[0], 1, 4, UpsampleMode::Bilinear, true); }, {x},
+                "bilinear to one row, corners aligned");
   expect_parity([](const std::vector<Tensor>& v) {
     const Tensor u = upsample(v[0], 8, 8, UpsampleMode::Bilinear, false);
     return grad({sum(mul(mul(u, u), u))}, {v[0]}, {}, true)[0];
@@ -390,6 +395,10 @@ TEST(CudaOps, AveragePoolingAndLrnParity) {
   exclude.pad_bottom = 0;
   expect_parity([exclude](const std::vector<Tensor>& v) { return avg_pool2d(v[0], exclude); }, {x},
                 "avg_pool2d without the padding in the count");
+  Pool2dOptions exclude_ceil = Pool2dOptions::make(3, 2, 1, true);
+  exclude_ceil.count_include_pad = false;
+  expect_parity([exclude_ceil](const std::vector<Tensor>& v) { return avg_pool2d(v[0], exclude_ceil); }, {x},
+                "avg_pool2d in ceil mode without the padding in the count");
   expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 4, 3); }, {x},
                 "adaptive_avg_pool2d 4×3");
   expect_parity([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], 6, 6); }, {x},
@@ -420,8 +429,12 @@ TEST(CudaRandom, TheSameStreamAsTheCpu) {
   REQUIRE_GPU();
   // Uneven counts, so that draws start with cached words and a spare normal.
   Generator on_cpu(11), on_gpu(11);
-  for (int64_t n : {5, 1, 8, 1003, 2, 7, 64}) {
-    const bool normal = n % 2 == 1;
+  // rand n ≡ 1, 2, 3 (mod 4) leaves 3, 2, 1 cached words for the next draw; randn
+  // (odd n) pairs straddle a cached word and a fresh block, and leave a spare.
+  const std::pair<int64_t, bool> draws[] = {{5, true}, {1, false}, {8, false}, {1003, true}, {2, false},
+                                            {7, true},  {3, false}, {9, true},  {64, false}, {6, true},
+                                            {3, false}, {4, true},  {13, false}};
+  for (const auto& [n, normal] : draws) {
     const Tensor a = normal ? Tensor::randn({n}, on_cpu) : Tensor::rand({n}, on_cpu);
     const Tensor b = normal ? Tensor::randn({n}, on_gpu, kGpu) : Tensor::rand({n}, on_gpu, kGpu);
     ASSERT_TRUE(b.device().is_cuda());
@@ -430,7 +443,14 @@ TEST(CudaRandom, TheSameStreamAsTheCpu) {
     } else {
       EXPECT_EQ(b.to_vector(), a.to_vector()) << n;
     }
-    EXPECT_EQ(on_gpu.offset(), on_cpu.offset()) << "after " << n;
+    const Generator::State a_state = on_gpu.state(), b_state = on_cpu.state();
+    EXPECT_EQ(a_state.counter, b_state.counter) << "after " << n;
+    EXPECT_EQ(a_state.cached, b_state.cached) << "after " << n;
+    EXPECT_EQ(a_state.buffer, b_state.buffer) << "after " << n;
+    EXPECT_EQ(a_state.has_spare_normal, b_state.has_spare_normal) << "after " << n;
+    if (b_state.has_spare_normal) {
+      EXPECT_EQ(a_state.spare_normal, b_state.spare_normal) << "after " << n;
+    }
   }
   EXPECT_EQ(on_gpu.normal(), on_cpu.normal());  // the spare, or the next pair
   EXPECT_EQ(on_gpu.uniform(), on_cpu.uniform());

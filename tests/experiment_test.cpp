@@ -244,4 +244,19 @@ TEST(ExperimentGrid, RunsStopsAndResumesOnRealMnist) {
 }
 
 }  // namespace
+
+TEST(ExperimentConfig, FanoganDeviceParam) {
+  MethodConfig m{"gan", "fanogan", {}};
+  EXPECT_EQ(fanogan_options(m, 1, 0, 1, 28).device, Device::cpu());
+  m.params["device"] = "cuda:1";
+  EXPECT_EQ(fanogan_options(m, 1, 0, 1, 28).device, Device::cuda(1));
+  m.params["device"] = "gpu";
+  try {
+    fanogan_options(m, 1, 0, 1, 28);
+    FAIL() << "device=gpu accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "method gan: device: 'gpu' is not cpu, cuda or cuda:N");
+  }
+}
+
 }  // namespace adx::experiment

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "engine/autograd.h"
@@ -60,6 +61,20 @@ TEST(Generator, SkipAndCachedWordsMatchDrawingOneByOne) {
   EXPECT_TRUE(g.take_spare_normal(spare));
   EXPECT_EQ(spare, second);
   EXPECT_FALSE(g.take_spare_normal(spare));
+}
+
+TEST(Device, ParseNamesAndRejectsTheRest) {
+  EXPECT_EQ(Device::parse("cpu"), Device::cpu());
+  EXPECT_EQ(Device::parse("cuda"), Device::cuda(0));
+  EXPECT_EQ(Device::parse("cuda:3"), Device::cuda(3));
+  for (const char* bad : {"", "gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:12345", "CPU", "cuda:1 "}) {
+    try {
+      Device::parse(bad, "--device");
+      ADD_FAILURE() << "accepted '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), fmt::format("--device: '{}' is not cpu, cuda or cuda:N", bad));
+    }
+  }
 }
 
 TEST(Autograd, SimpleChain) {

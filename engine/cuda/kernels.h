@@ -71,8 +71,9 @@ cudaError_t extreme_values(int64_t outer, int64_t size, int64_t inner, bool take
 // out[i] = index[i] >= 0 ? x[index[i]] : 0 for i < n.
 cudaError_t gather(int64_t n, const float* x, const int64_t* index, float* out);
 // out[index[i]] += src[i] for i < n with index[i] >= 0 (out zeroed by the caller).
-// Atomic adds: the order of adds to one element is not fixed, so the sum is exact
-// only where every index is distinct (max, nll: the engine's uses).
+// Atomic adds: the order of adds to one element is not fixed, so where an index
+// repeats (index_add, index_select's backward) the last bits of the sum can vary from
+// run to run; where every index is distinct (nll) it is exact.
 cudaError_t scatter_add(int64_t n, const float* src, const int64_t* index, float* out);
 
 // Strided copy: for every index (i_0, ..., i_{nd−1}) of `index.shape`,

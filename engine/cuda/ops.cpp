@@ -45,13 +45,14 @@ int common_device(std::initializer_list<const Tensor*> ts, const char* op) {
 
 bool is_host_scalar(const Tensor& t) { return t.device().is_cpu(); }
 
-// For kernels that write their operands (optimiser updates): all on one CUDA device,
-// no host scalars.
+// For kernels that take no host scalars (optimiser updates, pooling, copies): all on
+// one CUDA device.
 void require_on_device(std::initializer_list<const Tensor*> ts, const char* op) {
   const Device device = (*ts.begin())->device();
   for (const Tensor* t : ts)
     if (!t->defined() || !t->device().is_cuda() || t->device() != device)
-      throw Error(fmt::format("{}: a parameter, its gradient and its state must be on one CUDA device", op));
+      throw Error(fmt::format("{}: every tensor (for an optimiser: the parameter, its gradient and its state) "
+                              "must be on one CUDA device", op));
   check(cudaSetDevice(device.index), "cudaSetDevice");
 }
 

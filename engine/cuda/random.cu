@@ -37,9 +37,22 @@ __device__ uint32_t word_at(const PhiloxStream& s, int64_t j) {
   }
 }
 
+__device__ float to_uniform(uint32_t word) { return static_cast<float>(word >> 8) * (1.0f / 16777216.0f); }
+
+// Thread b draws block counter + b once, for the four outputs its words feed; the
+// outputs before them take the generator's cached words.
 __global__ void uniform_kernel(int64_t n, PhiloxStream s, float* __restrict out) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x)
-    out[i] = static_cast<float>(word_at(s, i) >> 8) * (1.0f / 16777216.0f);
+  const int64_t blocks = n > s.lead_count ? (n - s.lead_count + 3) / 4 : 0;
+  const int64_t first = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  for (int64_t b = first; b < blocks; b += int64_t{gridDim.x} * blockDim.x) {
+    const uint4 w = philox_block(s.seed, s.counter + static_cast<uint64_t>(b));
+    const uint32_t words[4] = {w.x, w.y, w.z, w.w};
+    for (int r = 0; r < 4; ++r) {
+      const int64_t i = s.lead_count + 4 * b + r;
+      if (i < n) out[i] = to_uniform(words[r]);
+    }
+  }
+  if (first < s.lead_count && first < n) out[first] = to_uniform(s.lead[first]);
 }
 
 // Box–Muller in double precision, as Generator::normal: u1 ∈ (0, 1], u2 ∈ [0, 1).
@@ -60,7 +73,8 @@ __global__ void set_first_kernel(float value, float* out) { out[0] = value; }
 }  // namespace
 
 cudaError_t philox_uniform(int64_t n, const PhiloxStream& s, float* out) {
-  if (n > 0) uniform_kernel<<<blocks_for(n), kThreads>>>(n, s, out);
+  const int64_t blocks = n > s.lead_count ? (n - s.lead_count + 3) / 4 : 0;
+  if (n > 0) uniform_kernel<<<blocks_for(blocks > s.lead_count ? blocks : s.lead_count), kThreads>>>(n, s, out);
   return cudaGetLastError();
 }
 

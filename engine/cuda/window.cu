@@ -112,8 +112,8 @@ __global__ void interp_adjoint_kernel(Windows p, const float* __restrict g, floa
     const float* in = g + plane * p.oh * p.ow;
     float acc = 0.0f;
     for (int64_t oy = t.row_first[y]; oy <= t.row_last[y]; ++oy) {
+      // No skipping of zero weights: the CPU adds 0·g too, which is NaN where g is not finite.
       const float wy = tap_weight(y, t.row_i0[oy], t.row_i1[oy], t.row_w0[oy], t.row_w1[oy]);
-      if (wy == 0.0f) continue;
       for (int64_t ox = t.col_first[xx]; ox <= t.col_last[xx]; ++ox) {
         const float wx = tap_weight(xx, t.col_i0[ox], t.col_i1[ox], t.col_w0[ox], t.col_w1[ox]);
         acc += wy * wx * in[oy * p.ow + ox];
