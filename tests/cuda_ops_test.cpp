@@ -731,3 +731,22 @@ TEST(CudaTraining, WganGpCriticStepsMatchTheCpu) {
     EXPECT_NEAR(gpu_losses[i], cpu_losses[i], 1e-4f * std::max(1.0f, std::fabs(cpu_losses[i]))) << "step " << i;
   for (size_t i = 0; i < cpu.size(); ++i) EXPECT_TRUE(close(gpu[i], cpu[i], "critic parameter", 1e-4f)) << i;
 }
+
+// TF32 only when asked for: off, products and convolutions match the CPU to FP32
+// rounding (the tests above); on, to TF32's 10-bit mantissas.
+TEST(CudaOps, Tf32OnlyWhenAskedFor) {
+  EXPECT_FALSE(cuda::allow_tf32());
+  REQUIRE_GPU();
+  const Tensor a = random({64, 256}, 140), b = random({256, 48}, 141);
+  const Tensor w = random({8, 3, 3, 3}, 142), x = random({2, 3, 16, 16}, 143);
+  const Tensor mm = matmul(a, b), conv = conv2d(x, w, Tensor(), Conv2dOptions::make(1, 1));
+  cuda::set_allow_tf32(true);
+  const Tensor mm_gpu = matmul(a.to(kGpu), b.to(kGpu)), conv_gpu = conv2d(x.to(kGpu), w.to(kGpu), Tensor(),
+                                                                          Conv2dOptions::make(1, 1));
+  cuda::set_allow_tf32(false);
+  const std::vector<float> p = mm_gpu.to_vector(), q = mm.to_vector();
+  for (size_t i = 0; i < p.size(); ++i) EXPECT_NEAR(p[i], q[i], 0.05f) << "matmul element " << i;
+  const std::vector<float> r = conv_gpu.to_vector(), s = conv.to_vector();
+  for (size_t i = 0; i < r.size(); ++i) EXPECT_NEAR(r[i], s[i], 0.02f) << "conv element " << i;
+  EXPECT_TRUE(close(matmul(a.to(kGpu), b.to(kGpu)), mm, "matmul with TF32 off again", 1e-4f));
+}

@@ -6,6 +6,7 @@
 
 #include "engine/cpu/parallel.h"
 #include "engine/cuda/memory.h"
+#include "engine/cuda/runtime.h"
 #include "engine/memory.h"
 #include "engine/random.h"
 #include "tools/bench_workloads.h"
@@ -22,6 +23,7 @@ struct BenchArgs {
   int64_t iters = 20;
   int64_t warmup = 3;
   std::string device = "cpu";
+  bool tf32 = false;
   bool verbose = false;
   bool trace_allocs = false;
   bool list = false;
@@ -44,6 +46,7 @@ void run(const BenchArgs& a) {
   manual_seed(1);
   const int64_t batch = a.batch > 0 ? a.batch : w.default_batch;
   const Device device = Device::parse(a.device, "--device");
+  cuda::set_allow_tf32(a.tf32);
   // A GPU runs the queued work later: wait for it before reading the clock.
   auto wait = [&] {
     if (device.is_cuda()) cuda::synchronize(device.index);
@@ -107,6 +110,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--batch", args->batch, "batch size (for gemm: n); 0 = the workload's default");
   cmd->add_option("--threads", args->threads, "CPU threads (0 = OpenMP's default)");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--tf32", args->tf32, "on a GPU, let cuBLAS and cuDNN use TF32 tensor cores (default: FP32)");
   cmd->add_option("--iters", args->iters, "timed iterations")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", args->warmup, "untimed iterations first")->capture_default_str();
   cmd->add_flag("--verbose", args->verbose, "add allocation counts and peak memory");

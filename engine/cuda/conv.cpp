@@ -13,6 +13,7 @@
 
 #include "engine/cuda/context.h"
 #include "engine/cuda/memory.h"
+#include "engine/cuda/runtime.h"
 #include "engine/cuda/status.h"
 #endif
 
@@ -71,7 +72,7 @@ class FilterDesc {
 
 class ConvDesc {
  public:
-  explicit ConvDesc(const Conv2dOptions& o) {
+  ConvDesc(const Conv2dOptions& o, bool tf32) {
     check(cudnnCreateConvolutionDescriptor(&desc_), "cudnnCreateConvolutionDescriptor");
     try {
       check(cudnnSetConvolution2dDescriptor(desc_, as_int(o.pad_h), as_int(o.pad_w), as_int(o.stride_h),
@@ -80,7 +81,8 @@ class ConvDesc {
             "cudnnSetConvolution2dDescriptor");
       check(cudnnSetConvolutionGroupCount(desc_, as_int(o.groups)), "cudnnSetConvolutionGroupCount");
       // Plain FP32 FMA: no TF32 tensor-core math unless a user asks for it (issue 7).
-      check(cudnnSetConvolutionMathType(desc_, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+      check(cudnnSetConvolutionMathType(desc_, tf32 ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH),
+            "cudnnSetConvolutionMathType");
     } catch (...) {
       cudnnDestroyConvolutionDescriptor(desc_);
       throw;
@@ -99,8 +101,8 @@ struct Descriptors {
   TensorDesc x, y;
   FilterDesc w;
   ConvDesc conv;
-  explicit Descriptors(const cpu::ConvGeometry& g)
-      : x(g.n, g.c, g.h, g.w), y(g.n, g.o, g.oh, g.ow), w(g.o, g.c_group(), g.kh, g.kw), conv(g.opt) {}
+  Descriptors(const cpu::ConvGeometry& g, bool tf32)
+      : x(g.n, g.c, g.h, g.w), y(g.n, g.o, g.oh, g.ow), w(g.o, g.c_group(), g.kh, g.kw), conv(g.opt, tf32) {}
 };
 
 // The chosen algorithm of one pass for one geometry.
@@ -111,26 +113,27 @@ struct Choice {
   size_t workspace = 0;
 };
 // Everything that decides a convolution (the output size follows from the rest).
-using Key = std::array<int64_t, 16>;
+using Key = std::array<int64_t, 17>;
 
-Key key_of(Pass pass, int device, const cpu::ConvGeometry& g) {
+Key key_of(Pass pass, int device, const cpu::ConvGeometry& g, bool tf32) {
   const auto& o = g.opt;
   return {static_cast<int64_t>(pass), device, g.n, g.c, g.h, g.w, g.o, g.kh, g.kw,
-          o.stride_h, o.stride_w, o.pad_h, o.pad_w, o.dilation_h, o.dilation_w, o.groups};
+          o.stride_h, o.stride_w, o.pad_h, o.pad_w, o.dilation_h, o.dilation_w, o.groups, tf32};
 }
 
-// The fastest successful algorithm that is deterministic and does not use TF32;
-// cudnnFind* returns them sorted by time.
+// The fastest successful algorithm that is deterministic and, unless TF32 is allowed
+// (cuda::set_allow_tf32), does plain FP32 FMA math; cudnnFind* returns them sorted by time.
 template <class Perf>
-Choice pick(const Perf* perf, int count, const char* pass) {
+Choice pick(const Perf* perf, int count, const char* pass, bool tf32) {
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
-    // FMA only: DEFAULT_MATH would allow TF32 on Ampere and later.
     if (p.status != CUDNN_STATUS_SUCCESS || p.determinism != CUDNN_DETERMINISTIC) continue;
-    if (p.mathType != CUDNN_FMA_MATH) continue;
+    // DEFAULT_MATH and TENSOR_OP_MATH would allow TF32 on Ampere and later.
+    if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
     return {static_cast<int>(p.algo), p.mathType, p.memory};
   }
-  throw Error(fmt::format("cuDNN: no deterministic FP32 algorithm for this convolution's {} pass", pass));
+  throw Error(fmt::format("cuDNN: no deterministic {} algorithm for this convolution's {} pass",
+                          tf32 ? "FP32/TF32" : "FP32", pass));
 }
 
 std::mutex g_cache_mutex;
@@ -139,8 +142,9 @@ std::map<Key, Choice>& choices() {
   return *cache;
 }
 
-Choice choose(Pass pass, int device, const cpu::ConvGeometry& g, const Descriptors& d, cudnnHandle_t handle) {
-  const Key key = key_of(pass, device, g);
+Choice choose(Pass pass, int device, const cpu::ConvGeometry& g, const Descriptors& d, cudnnHandle_t handle,
+              bool tf32) {
+  const Key key = key_of(pass, device, g, tf32);
   {
     std::lock_guard lock(g_cache_mutex);
     auto it = choices().find(key);
@@ -154,19 +158,19 @@ Choice choose(Pass pass, int device, const cpu::ConvGeometry& g, const Descripto
     check(cudnnFindConvolutionForwardAlgorithm(handle, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), kMaxAlgos,
                                                &count, perf),
           "cudnnFindConvolutionForwardAlgorithm");
-    c = pick(perf, count, "forward");
+    c = pick(perf, count, "forward", tf32);
   } else if (pass == Pass::BackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMaxAlgos];
     check(cudnnFindConvolutionBackwardDataAlgorithm(handle, d.w.get(), d.y.get(), d.conv.get(), d.x.get(),
                                                     kMaxAlgos, &count, perf),
           "cudnnFindConvolutionBackwardDataAlgorithm");
-    c = pick(perf, count, "backward-data");
+    c = pick(perf, count, "backward-data", tf32);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[kMaxAlgos];
     check(cudnnFindConvolutionBackwardFilterAlgorithm(handle, d.x.get(), d.y.get(), d.conv.get(), d.w.get(),
                                                       kMaxAlgos, &count, perf),
           "cudnnFindConvolutionBackwardFilterAlgorithm");
-    c = pick(perf, count, "backward-filter");
+    c = pick(perf, count, "backward-filter", tf32);
   }
   std::lock_guard lock(g_cache_mutex);
   choices().emplace(key, c);
@@ -181,10 +185,11 @@ cudnnHandle_t handle_for(int device) {
 
 struct Prepared {
   Prepared(Pass pass, int device, const cpu::ConvGeometry& g)
-      : handle(handle_for(device)), d(g), choice(choose(pass, device, g, d, handle)) {
+      : handle(handle_for(device)), tf32(allow_tf32()), d(g, tf32), choice(choose(pass, device, g, d, handle, tf32)) {
     check(cudnnSetConvolutionMathType(d.conv.get(), choice.math), "cudnnSetConvolutionMathType");
   }
   cudnnHandle_t handle;
+  bool tf32;
   Descriptors d;
   Choice choice;
 };

@@ -1,8 +1,8 @@
 // Convolution on the GPU through cuDNN: the three linear maps of engine/cpu/conv.h
 // (forward, backward data, backward filter) for the same geometry. The algorithm of
 // each (pass, geometry) is chosen once by cuDNN's benchmark (cudnnFind*), restricted
-// to deterministic FP32 (FMA) algorithms: no TF32, and within a process the same bits
-// every step. (Which algorithm wins the benchmark can differ between processes when
+// to deterministic FP32 (FMA) algorithms: no TF32 unless cuda::set_allow_tf32 asks
+// for it (engine/cuda/runtime.h), and within a process the same bits every step. (Which algorithm wins the benchmark can differ between processes when
 // two are close, and two algorithms round differently.) Workspaces come from the
 // caching allocator. Without the CUDA backend
 // these throw adx::Error.

@@ -12,6 +12,7 @@
 #include "engine/cuda/cublas_api.h"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/memory.h"
+#include "engine/cuda/runtime.h"
 #include "engine/cuda/status.h"
 #endif
 
@@ -429,6 +430,10 @@ void gemm(int device, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t 
   check(cudaSetDevice(device), "cudaSetDevice");
   const CublasApi& blas = cublas_api();
   auto handle = static_cast<cublasHandle_t>(Context::get(device).cublas());
+  const cublasStatus_t mode =
+      blas.set_math_mode(handle, allow_tf32() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
+  if (mode != CUBLAS_STATUS_SUCCESS)
+    throw Error(fmt::format("cuBLAS: cublasSetMathMode failed: {}", blas.status_name(mode)));
   // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, and a row-major
   // buffer read column-major is the transpose: so B and A swap places, flags unchanged.
   const cublasStatus_t s =

@@ -1,5 +1,6 @@
 #include "engine/cuda/runtime.h"
 
+#include <atomic>
 #include <fmt/format.h>
 #include <vector>
 
@@ -17,6 +18,12 @@
 #endif
 
 namespace adx::cuda {
+
+namespace {
+std::atomic<bool> g_allow_tf32{false};
+}  // namespace
+void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
+bool allow_tf32() { return g_allow_tf32; }
 
 #ifdef ADX_HAVE_CUDA
 

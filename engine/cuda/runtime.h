@@ -30,6 +30,13 @@ struct RuntimeInfo {
 
 bool built();
 RuntimeInfo runtime_info();
+
+// TF32 tensor-core math for cuBLAS products and cuDNN convolutions (10-bit mantissas
+// in the multiplies, FP32 sums): off by default, so that GPU results match the CPU's
+// to FP32 rounding. On for every later product and convolution once set, as torch's
+// allow_tf32 flags; `adx bench --tf32` sets it.
+void set_allow_tf32(bool allow);
+bool allow_tf32();
 int device_count();  // 0 without a build, a driver or a device
 
 // Runs a small kernel on device 0 and checks its result on the host: proof that the

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs `adx bench` and the PyTorch script side by side, alternating, and prints a
 # Markdown table of throughputs and ratios (adx / PyTorch; > 1 means adx is faster).
-#   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [--device D] [WORKLOAD ...]
+#   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [--device D] [--tf32] [WORKLOAD ...]
 # --device cuda runs both sides on GPU 0 (PyTorch with cuDNN, cudnn.benchmark as set in
-# torch_bench.py); the default is the CPU.
+# torch_bench.py); the default is the CPU. --tf32 lets both use TF32 tensor cores.
 # Needs build/adx, and Debian's python3-torch with libopenblas0-pthread.
 # Each side reports its best round. PyTorch runs twice per round, with OpenMP's default
 # wait policy and with OMP_WAIT_POLICY=PASSIVE: on small layers its spinning OpenMP
@@ -12,13 +12,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=2 iters=20 rounds=2 device=cpu
-workloads=()
+workloads=() tf32=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
     --iters) iters=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
+    --tf32) tf32=(--tf32); shift ;;
     *) workloads+=("$1"); shift ;;
   esac
 done
@@ -33,9 +34,9 @@ echo "| --- | --- | --- | --- | --- |"
 for w in "${workloads[@]}"; do
   a=() t=()
   for _ in $(seq "$rounds"); do  # alternate so that machine noise hits both sides
-    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
-    t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
-    t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" | metric)")
+    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
+    t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
+    t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
   done
   ab=$(best "${a[@]}") tb=$(best "${t[@]}")
   unit=$([ "$w" = gemm ] && echo "GFLOP/s" || echo "img/s")

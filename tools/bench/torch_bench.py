@@ -264,15 +264,16 @@ def main():
     p.add_argument("--iters", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--tf32", action="store_true", help="allow TF32 for matmul and cuDNN (as adx bench --tf32)")
     a = p.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     if a.device.startswith("cuda"):
-        # FP32 against adx's FP32 (no TF32 on either side), cuDNN's benchmark on as
-        # adx's per-geometry algorithm search.
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
+        # FP32 against adx's FP32 (no TF32 on either side unless --tf32), cuDNN's
+        # benchmark on as adx's per-geometry algorithm search.
+        torch.backends.cuda.matmul.allow_tf32 = a.tf32
+        torch.backends.cudnn.allow_tf32 = a.tf32
         torch.backends.cudnn.benchmark = True
     batch = a.batch or DEFAULT_BATCH[a.workload]
     step = setup(a.workload, batch, a.device)
