@@ -152,6 +152,8 @@ TEST(Conv2d, MatchesDirectLoops) {
       {{2, 3, 2, 3}, {4, 3, 3, 3}, opts(2, 2, 1, 1)},             // some taps read only padding
       {{1, 3, 23, 21}, {4, 3, 11, 11}, opts(4, 4, 2, 2)},         // VGG-F's first layer, smaller
       {{2, 2, 11, 13}, {3, 2, 3, 2}, opts(3, 2, 2, 3, 2, 3)},     // stride, dilation, wide padding
+      {{9, 5, 14, 14}, {6, 5, 4, 4}, opts(2, 2, 1, 1)},           // the WGAN-GP critic's second layer: 7-wide rows
+      {{3, 2, 6, 7}, {3, 2, 3, 3}, opts(1, 1, 2, 1, 2, 1)},       // short rows with dilation: up to 9 readers a pixel
       // The direct path (stride 1, at most 3 input and 8 output channels): LeNet's first
       // layer, a one-pixel tail after a whole vector, unequal padding, and 9 outputs
       // (one past the direct path) beside it.

@@ -105,6 +105,12 @@ struct TapTable {
   // vector loop's set-up, which short rows do not pay back.
   bool by_stretch = true;
   std::vector<int32_t> offset;
+  // col2im's view of the same table, per input pixel q of a plane: the (tap, position)
+  // pairs that read q, at most `per_pixel` of them, in increasing tap order, at
+  // reader_tap/reader_pos[e·H·W + q] (tap −1: no e-th reader). col2im then gathers
+  // into each pixel instead of scattering from each col element.
+  int64_t per_pixel = 0;
+  std::vector<int32_t> reader_tap, reader_pos;
 };
 constexpr int64_t kMinStretch = 8;
 
@@ -134,6 +140,22 @@ void build_taps(const ConvGeometry& g, TapTable& t) {
         row[oy * g.ow + ox] = inside ? static_cast<int32_t>(y * g.w + x) : -1;
       }
   }
+  const int64_t plane = g.h * g.w;
+  std::vector<int32_t> readers(static_cast<size_t>(plane), 0);
+  for (int32_t q : t.offset)
+    if (q >= 0) ++readers[static_cast<size_t>(q)];
+  t.per_pixel = plane > 0 ? *std::max_element(readers.begin(), readers.end()) : 0;
+  t.reader_tap.assign(static_cast<size_t>(t.per_pixel * plane), -1);
+  t.reader_pos.assign(static_cast<size_t>(t.per_pixel * plane), 0);
+  std::fill(readers.begin(), readers.end(), 0);
+  for (int64_t a = 0; a < static_cast<int64_t>(t.active.size()); ++a)  // taps in increasing order
+    for (int64_t p = 0; p < hw; ++p) {
+      const int32_t q = t.offset[static_cast<size_t>(a * hw + p)];
+      if (q < 0) continue;
+      const size_t at = static_cast<size_t>(readers[static_cast<size_t>(q)]++ * plane + q);
+      t.reader_tap[at] = static_cast<int32_t>(a);
+      t.reader_pos[at] = static_cast<int32_t>(p);
+    }
 }
 
 // The weights as the GEMM needs them: unchanged, or (O, C/groups · |active|) with the
@@ -213,15 +235,40 @@ void im2col_elementwise(const ConvGeometry& g, const TapTable& taps, const float
     }
   }
 }
+// x[q] += Σ over the col elements that read q, gathered per pixel in increasing tap
+// order: the same sum, in the same order, as scattering tap by tap (x starts at zero),
+// but eight pixels per step instead of one element with a branch.
 void col2im_elementwise(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
-  const int64_t hw = g.col_cols(), plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
+  const int64_t plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
+  const int64_t readers = taps.per_pixel;
+  const bool fits_int32 = a * ld < (int64_t{1} << 31);
   for (int64_t c = 0; c < g.c_group(); ++c) {
     float* out = x + c * plane;
-    for (int64_t t = 0; t < a; ++t) {
-      const int32_t* tap = taps.offset.data() + t * hw;
-      const float* row = col + (c * a + t) * ld;
-      for (int64_t p = 0; p < hw; ++p)
-        if (tap[p] >= 0) out[tap[p]] += row[p];
+    const float* rows = col + c * a * ld;  // this channel's taps' rows, ld apart
+    int64_t q = 0;
+#ifdef __AVX2__
+    if (fits_int32) {
+      const __m256i stride = _mm256_set1_epi32(static_cast<int32_t>(ld));
+      for (; q + 8 <= plane; q += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t e = 0; e < readers; ++e) {
+          const __m256i tap = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(taps.reader_tap.data() + e * plane + q));
+          const __m256i pos = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(taps.reader_pos.data() + e * plane + q));
+          const __m256 read = _mm256_castsi256_ps(_mm256_cmpgt_epi32(tap, _mm256_set1_epi32(-1)));
+          const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(tap, stride), pos);
+          acc = _mm256_add_ps(acc, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), rows, at, read, 4));
+        }
+        _mm256_storeu_ps(out + q, _mm256_add_ps(_mm256_loadu_ps(out + q), acc));
+      }
+    }
+#endif
+    for (; q < plane; ++q) {
+      float acc = 0.0f;
+      for (int64_t e = 0; e < readers; ++e) {
+        const int32_t tap = taps.reader_tap[static_cast<size_t>(e * plane + q)];
+        if (tap >= 0) acc += rows[tap * ld + taps.reader_pos[static_cast<size_t>(e * plane + q)]];
+      }
+      out[q] += acc;
     }
   }
 }
