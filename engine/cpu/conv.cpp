@@ -235,9 +235,10 @@ void im2col_elementwise(const ConvGeometry& g, const TapTable& taps, const float
     }
   }
 }
-// x[q] += Σ over the col elements that read q, gathered per pixel in increasing tap
-// order: the same sum, in the same order, as scattering tap by tap (x starts at zero),
-// but eight pixels per step instead of one element with a branch.
+// x[q] = Σ over the col elements that read q, gathered per pixel in increasing tap
+// order: the same sum, in the same order, as scattering tap by tap into zeros, but
+// eight pixels per step instead of one element with a branch. Every pixel of x is
+// written (0 where nothing reads it), so x need not be zeroed first.
 void col2im_elementwise(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
   const int64_t plane = g.h * g.w, a = static_cast<int64_t>(taps.active.size());
   const int64_t readers = taps.per_pixel;
@@ -258,7 +259,7 @@ void col2im_elementwise(const ConvGeometry& g, const TapTable& taps, const float
           const __m256i at = _mm256_add_epi32(_mm256_mullo_epi32(tap, stride), pos);
           acc = _mm256_add_ps(acc, _mm256_mask_i32gather_ps(_mm256_setzero_ps(), rows, at, read, 4));
         }
-        _mm256_storeu_ps(out + q, _mm256_add_ps(_mm256_loadu_ps(out + q), acc));
+        _mm256_storeu_ps(out + q, acc);
       }
     }
 #endif
@@ -268,7 +269,7 @@ void col2im_elementwise(const ConvGeometry& g, const TapTable& taps, const float
         const int32_t tap = taps.reader_tap[static_cast<size_t>(e * plane + q)];
         if (tap >= 0) acc += rows[tap * ld + taps.reader_pos[static_cast<size_t>(e * plane + q)]];
       }
-      out[q] += acc;
+      out[q] = acc;
     }
   }
 }
@@ -296,8 +297,9 @@ void im2col(const ConvGeometry& g, const TapTable& taps, const float* x, float* 
       });
 }
 
-// The adjoint of im2col: x[...] += col[...] (x must be zeroed first). Within one
-// stretch the input pixels are distinct, so the adds never collide.
+// The adjoint of im2col: x[...] += col[...] (x must be zeroed first, except for short
+// rows: col2im_elementwise writes every pixel). Within one stretch the input pixels
+// are distinct, so the adds never collide.
 void col2im(const ConvGeometry& g, const TapTable& taps, const float* col, int64_t ld, float* x) {
   if (!taps.by_stretch) return col2im_elementwise(g, taps, col, ld, x);
   const int64_t sw = g.opt.stride_w;
@@ -381,7 +383,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
   build_taps(g, taps);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
   const float* wk = gemm_weights(g, taps, w);
-  std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
+  if (taps.by_stretch) std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);
   for_each_chunk(g, [&](int64_t n0, int64_t images, int) {
     const int64_t ld = images * hw;
     float* col = scratch(t_col, k * ld);
