@@ -111,6 +111,7 @@ struct TapTable {
   // into each pixel instead of scattering from each col element.
   int64_t per_pixel = 0;
   std::vector<int32_t> reader_tap, reader_pos;
+  std::vector<int32_t> readers;  // scratch: readers per pixel (kept, so that a step allocates nothing)
 };
 constexpr int64_t kMinStretch = 8;
 
@@ -141,7 +142,8 @@ void build_taps(const ConvGeometry& g, TapTable& t) {
       }
   }
   const int64_t plane = g.h * g.w;
-  std::vector<int32_t> readers(static_cast<size_t>(plane), 0);
+  std::vector<int32_t>& readers = t.readers;
+  readers.assign(static_cast<size_t>(plane), 0);
   for (int32_t q : t.offset)
     if (q >= 0) ++readers[static_cast<size_t>(q)];
   t.per_pixel = plane > 0 ? *std::max_element(readers.begin(), readers.end()) : 0;
