@@ -57,6 +57,8 @@ void Generator::skip(uint64_t words) {
   if (words % 4 != 0) {
     buffer_ = block(counter_++);
     cached_ = static_cast<int>(words % 4);
+  } else {
+    buffer_ = block(counter_ - 1);  // as after drawing its last word: the whole state matches
   }
 }
 

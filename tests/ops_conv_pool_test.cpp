@@ -154,6 +154,8 @@ TEST(Conv2d, MatchesDirectLoops) {
       {{2, 2, 11, 13}, {3, 2, 3, 2}, opts(3, 2, 2, 3, 2, 3)},     // stride, dilation, wide padding
       {{9, 5, 14, 14}, {6, 5, 4, 4}, opts(2, 2, 1, 1)},           // the WGAN-GP critic's second layer: 7-wide rows
       {{3, 2, 6, 7}, {3, 2, 3, 3}, opts(1, 1, 2, 1, 2, 1)},       // short rows with dilation: up to 9 readers a pixel
+      {{3, 4, 5, 5}, {6, 2, 3, 3}, opts(2, 2, 1, 1, 1, 1, 2)},    // short rows in two groups
+      {{4, 3, 6, 6}, {5, 3, 1, 1}, opts(2, 2, 0, 0)},             // 1×1 stride 2: odd pixels read by no tap
       // The direct path (stride 1, at most 3 input and 8 output channels): LeNet's first
       // layer, a one-pixel tail after a whole vector, unequal padding, and 9 outputs
       // (one past the direct path) beside it.

@@ -71,6 +71,7 @@ void run(const BenchArgs& a) {
   nlohmann::ordered_json out;
   out["workload"] = w.name;
   out["device"] = device.str();
+  if (a.tf32) out["tf32"] = true;
   if (w.name == "gemm") {
     out["n"] = batch;
     out["threads"] = cpu::num_threads();

@@ -115,7 +115,8 @@ struct TapTable {
 };
 constexpr int64_t kMinStretch = 8;
 
-void build_taps(const ConvGeometry& g, TapTable& t) {
+// `with_readers`: also col2im's reader table (only backward-data reads it).
+void build_taps(const ConvGeometry& g, TapTable& t, bool with_readers = false) {
   const auto& o = g.opt;
   t.active.clear();
   for (int64_t i = 0; i < g.kh; ++i)
@@ -141,6 +142,8 @@ void build_taps(const ConvGeometry& g, TapTable& t) {
         row[oy * g.ow + ox] = inside ? static_cast<int32_t>(y * g.w + x) : -1;
       }
   }
+  t.per_pixel = 0;
+  if (!with_readers) return;
   const int64_t plane = g.h * g.w;
   std::vector<int32_t>& readers = t.readers;
   readers.assign(static_cast<size_t>(plane), 0);
@@ -382,7 +385,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
   TapTable& taps = t_taps;
-  build_taps(g, taps);
+  build_taps(g, taps, /*with_readers=*/true);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
   const float* wk = gemm_weights(g, taps, w);
   if (taps.by_stretch) std::fill_n(x_grad, g.n * g.c * g.h * g.w, 0.0f);

@@ -128,8 +128,10 @@ Choice pick(const Perf* perf, int count, const char* pass, bool tf32) {
   for (int i = 0; i < count; ++i) {
     const Perf& p = perf[i];
     if (p.status != CUDNN_STATUS_SUCCESS || p.determinism != CUDNN_DETERMINISTIC) continue;
-    // DEFAULT_MATH and TENSOR_OP_MATH would allow TF32 on Ampere and later.
+    // DEFAULT_MATH and TENSOR_OP_MATH would allow TF32 on Ampere and later; never
+    // FP16 down-conversion.
     if (!tf32 && p.mathType != CUDNN_FMA_MATH) continue;
+    if (p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
     return {static_cast<int>(p.algo), p.mathType, p.memory};
   }
   throw Error(fmt::format("cuDNN: no deterministic {} algorithm for this convolution's {} pass",

@@ -99,11 +99,6 @@ __global__ void interp_kernel(Windows p, const float* __restrict x, float* __res
   }
 }
 
-// The weight with which output o's taps (i0, i1; w0, w1) read input coordinate c.
-__device__ float tap_weight(int64_t c, int64_t i0, int64_t i1, float w0, float w1) {
-  return (i0 == c ? w0 : 0.0f) + (i1 == c ? w1 : 0.0f);
-}
-
 __global__ void interp_adjoint_kernel(Windows p, const float* __restrict g, float* __restrict out) {
   const Taps t = taps_of(p);
   const int64_t n = p.planes * p.h * p.w;
@@ -111,14 +106,18 @@ __global__ void interp_adjoint_kernel(Windows p, const float* __restrict g, floa
     const int64_t xx = i % p.w, y = (i / p.w) % p.h, plane = i / (p.w * p.h);
     const float* in = g + plane * p.oh * p.ow;
     float acc = 0.0f;
-    for (int64_t oy = t.row_first[y]; oy <= t.row_last[y]; ++oy) {
-      // No skipping of zero weights: the CPU adds 0·g too, which is NaN where g is not finite.
-      const float wy = tap_weight(y, t.row_i0[oy], t.row_i1[oy], t.row_w0[oy], t.row_w1[oy]);
-      for (int64_t ox = t.col_first[xx]; ox <= t.col_last[xx]; ++ox) {
-        const float wx = tap_weight(xx, t.col_i0[ox], t.col_i1[ox], t.col_w0[ox], t.col_w1[ox]);
-        acc += wy * wx * in[oy * p.ow + ox];
+    // Every (row tap, column tap) term that lands on (y, x) on its own, zero weights
+    // included, as the CPU adds them: 0·g is NaN where g is not finite.
+    for (int64_t oy = t.row_first[y]; oy <= t.row_last[y]; ++oy)
+      for (int r = 0; r < 2; ++r) {
+        if ((r == 0 ? t.row_i0[oy] : t.row_i1[oy]) != y) continue;
+        const float wy = r == 0 ? t.row_w0[oy] : t.row_w1[oy];
+        for (int64_t ox = t.col_first[xx]; ox <= t.col_last[xx]; ++ox)
+          for (int c = 0; c < 2; ++c) {
+            if ((c == 0 ? t.col_i0[ox] : t.col_i1[ox]) != xx) continue;
+            acc += wy * (c == 0 ? t.col_w0[ox] : t.col_w1[ox]) * in[oy * p.ow + ox];
+          }
       }
-    }
     out[i] = acc;
   }
 }
