@@ -4,7 +4,8 @@
 #   tools/bench/compare.sh [--threads T] [--iters K] [--rounds R] [--device D] [--tf32] [WORKLOAD ...]
 # --device cuda runs both sides on GPU 0 (PyTorch with cuDNN, cudnn.benchmark as set in
 # torch_bench.py); the default is the CPU. --tf32 lets both use TF32 tensor cores.
-# Needs build/adx, and Debian's python3-torch with libopenblas0-pthread.
+# Needs build/adx (or $ADX_BUILD/adx), and Debian's python3-torch with libopenblas0-pthread
+# (or $PYTHON, a Python whose torch has CUDA, for --device cuda).
 # Each side reports its best round. PyTorch runs twice per round, with OpenMP's default
 # wait policy and with OMP_WAIT_POLICY=PASSIVE: on small layers its spinning OpenMP
 # threads compete with OpenBLAS's own for the same cores (the f-AnoGAN mlp ran up to 3×
@@ -25,7 +26,8 @@ while [ $# -gt 0 ]; do
 done
 [ ${#workloads[@]} -gt 0 ] || workloads=(gemm lenet5-train lenet5-infer wgangp-critic-step fanogan-gan-step
   fanogan-encoder-step resnet18-train resnet18-infer vggf-infer)
-py=/usr/bin/python3
+py=${PYTHON:-/usr/bin/python3}  # a Python with torch (CUDA builds of it for --device cuda)
+adx=${ADX_BUILD:-build}/adx
 metric() { $py -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(d.get('gflops', d.get('items_per_s')))"; }
 best() { printf '%s\n' "$@" | sort -g | tail -1; }
 
@@ -34,7 +36,7 @@ echo "| --- | --- | --- | --- | --- |"
 for w in "${workloads[@]}"; do
   a=() t=()
   for _ in $(seq "$rounds"); do  # alternate so that machine noise hits both sides
-    a+=("$(build/adx bench "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
+    a+=("$("$adx" bench "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
     t+=("$($py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
     t+=("$(OMP_WAIT_POLICY=PASSIVE $py tools/bench/torch_bench.py "$w" --threads "$threads" --iters "$iters" --device "$device" "${tf32[@]}" | metric)")
   done
