@@ -14,6 +14,13 @@ namespace adx {
 
 Tensor batch_rows(const Tensor& x, int64_t begin, int64_t end) { return slice(x, 0, begin, end); }
 
+namespace {
+Device device_of(Module& model) {
+  const std::vector<Tensor> params = model.parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+}  // namespace
+
 std::vector<float> train_classifier(Module& model, const Tensor& images,
                                     const std::vector<int>& labels, const ClassifierTraining& opt) {
   const int64_t n = images.size(0);
@@ -21,6 +28,7 @@ std::vector<float> train_classifier(Module& model, const Tensor& images,
     throw Error(fmt::format("train_classifier: {} labels for {} images", labels.size(), n));
   if (opt.batch < 1 || opt.epochs < 1) throw Error("train_classifier: batch and epochs must be ≥ 1");
   model.train();
+  const Device device = device_of(model);
   SGD sgd(model.parameters(), {.lr = opt.lr, .momentum = opt.momentum});
   Generator gen(opt.seed);
   std::vector<int64_t> order(static_cast<size_t>(n));
@@ -42,7 +50,7 @@ std::vector<float> train_classifier(Module& model, const Tensor& images,
         std::copy_n(images.data() + src * sample_size, sample_size, x.data() + i * sample_size);
         y.data()[i] = static_cast<float>(labels[static_cast<size_t>(src)]);
       }
-      Tensor loss = cross_entropy(model(x), y);
+      Tensor loss = cross_entropy(model(x.to(device)), y.to(device));
       const float value = loss.item();
       if (!std::isfinite(value))
         throw Error(fmt::format("training diverged: loss is {} at epoch {}, batch {}", value, epoch + 1, b + 1));
@@ -66,13 +74,14 @@ float classification_accuracy(Module& model, const Tensor& images, const std::ve
                               int64_t batch) {
   NoGradGuard no_grad;
   model.eval();
+  const Device device = device_of(model);
   const int64_t n = images.size(0);
   int64_t correct = 0;
   for (int64_t begin = 0; begin < n; begin += batch) {
     const int64_t end = std::min(n, begin + batch);
-    Tensor predicted = argmax(model(batch_rows(images, begin, end)), 1);
+    const std::vector<float> predicted = argmax(model(batch_rows(images, begin, end).to(device)), 1).to_vector();
     for (int64_t i = begin; i < end; ++i)
-      correct += static_cast<int>(predicted.data()[i - begin]) == labels[static_cast<size_t>(i)];
+      correct += static_cast<int>(predicted[static_cast<size_t>(i - begin)]) == labels[static_cast<size_t>(i)];
   }
   model.train();
   return n ? static_cast<float>(correct) / static_cast<float>(n) : 0.0f;

@@ -21,11 +21,13 @@ struct ClassifierTraining {
 };
 
 // Trains `model` on images (N, C, H, W) with integer labels; returns the mean
-// training loss of each epoch. Throws if the loss becomes NaN or infinite.
+// training loss of each epoch. Throws if the loss becomes NaN or infinite. Batches
+// go to the model's device (where its parameters are: Module::to moves them).
 std::vector<float> train_classifier(Module& model, const Tensor& images,
                                     const std::vector<int>& labels, const ClassifierTraining& opt);
 
-// Fraction of images whose arg-max logit equals the label (model in eval mode).
+// Fraction of images whose arg-max logit equals the label (model in eval mode), on
+// the model's device.
 float classification_accuracy(Module& model, const Tensor& images, const std::vector<int>& labels,
                               int64_t batch = 256);
 

@@ -766,3 +766,32 @@ TEST(CudaOps, Tf32OnlyWhenAskedFor) {
   within(conv_gpu, conv, conv_bound, "conv2d");
   EXPECT_TRUE(close(matmul(a.to(kGpu), b.to(kGpu)), mm, "matmul with TF32 off again", 1e-4f));
 }
+
+#include "models/classifier.h"
+
+// `adx train --device cuda`'s path: the classifier's batches follow the model to the
+// GPU, the losses and the accuracy follow the CPU run.
+TEST(CudaTraining, ClassifierTrainingFollowsTheModelsDevice) {
+  REQUIRE_GPU();
+  const Tensor images = random({24, 1, 28, 28}, 150, 0.0f, 1.0f);
+  std::vector<int> labels;
+  for (int i = 0; i < 24; ++i) labels.push_back(i % 10);
+  auto run = [&](Device d) {
+    LeNet5 net(10);
+    uint64_t seed = 160;
+    for (Tensor& p : net.parameters()) p.copy_(random(p.shape(), seed++, -0.3f, 0.3f));
+    net.to(d);
+    ClassifierTraining opt;
+    opt.epochs = 2;
+    opt.batch = 8;
+    opt.lr = 0.01f;
+    const std::vector<float> losses = train_classifier(net, images, labels, opt);
+    return std::make_pair(losses, classification_accuracy(net, images, labels, 10));
+  };
+  const auto [gpu_losses, gpu_accuracy] = run(kGpu);
+  const auto [cpu_losses, cpu_accuracy] = run(Device::cpu());
+  ASSERT_EQ(gpu_losses.size(), cpu_losses.size());
+  for (size_t i = 0; i < cpu_losses.size(); ++i) EXPECT_NEAR(gpu_losses[i], cpu_losses[i], 1e-4f * cpu_losses[i]);
+  // One near-tie of two logits may go either way: at most one image of 24 differs.
+  EXPECT_NEAR(gpu_accuracy, cpu_accuracy, 1.0f / 24.0f + 1e-6f);
+}

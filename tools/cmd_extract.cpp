@@ -7,6 +7,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/parallel.h"
+#include "engine/cuda/memory.h"
 #include "engine/ops.h"
 #include "io/data_dir.h"
 #include "io/datasets.h"
@@ -31,6 +32,7 @@ struct ExtractArgs {
   int64_t size = 224;
   int64_t limit = 0;
   int threads = 0;
+  std::string device = "cpu";
 };
 
 // The standard ImageNet preprocessing of torchvision's pretrained models: RGB,
@@ -50,6 +52,8 @@ int64_t classes_in(const std::string& weights_path) {
 
 void run(const ExtractArgs& a) {
   if (a.threads > 0) cpu::set_num_threads(a.threads);
+  const Device device = Device::parse(a.device, "--device");
+  if (device.is_cuda()) cuda::check_device(device.index);  // before reading the images
   const bool spec = io::is_dataset_spec(a.input);
   Tensor images;
   std::vector<int> labels;
@@ -80,6 +84,7 @@ void run(const ExtractArgs& a) {
     fmt::print(stderr, "warning: no --weights given: features of a randomly initialised {}\n", a.model);
   }
   net->eval();
+  net->to(device);
   NoGradGuard no_grad;
   const bool tty = isatty(fileno(stderr));
   const auto start = std::chrono::steady_clock::now();
@@ -88,7 +93,9 @@ void run(const ExtractArgs& a) {
     const int64_t end = std::min(n, begin + a.batch);
     Tensor x = images.slice(0, begin, end);
     if (spec) x = imagenet_preprocess(x, a.size);
-    Tensor f = net->forward_until(x, a.layer).flatten(1);
+    // Preprocessing on the CPU (upsampling is cheap next to the network), the network
+    // on `device`, the features back on the CPU.
+    Tensor f = net->forward_until(x.to(device), a.layer).flatten(1).to(Device::cpu());
     if (!features.defined()) features = Tensor::empty({n, f.size(1)});
     std::copy_n(f.data(), f.numel(), features.data() + begin * f.size(1));
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -119,6 +126,8 @@ void add_extract_command(CLI::App& app) {
   cmd->add_option("--size", args->size, "input size for data set specs")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--limit", args->limit, "only the first N images (0 = all)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = OpenMP's default)")->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (a build with the CUDA backend)")
+      ->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
 

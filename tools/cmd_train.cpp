@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "engine/cpu/parallel.h"
+#include "engine/cuda/memory.h"
 #include "engine/random.h"
 #include "io/data_dir.h"
 #include "io/idx.h"
@@ -27,6 +28,7 @@ struct TrainArgs {
   int64_t limit = 0;
   int threads = 0;
   uint64_t seed = 0;
+  std::string device = "cpu";
 };
 
 ModulePtr make_model(const std::string& name) {
@@ -46,6 +48,8 @@ io::LabelledImages take_first(io::LabelledImages set, int64_t limit) {
 
 void run(const TrainArgs& a) {
   if (a.threads > 0) cpu::set_num_threads(a.threads);
+  const Device device = Device::parse(a.device, "--device");
+  if (device.is_cuda()) cuda::check_device(device.index);  // before minutes of loading data
   manual_seed(a.seed);
   if (a.dataset != "mnist" && a.dataset != "fashion-mnist")
     throw Error(fmt::format("unknown dataset '{}' (choose mnist or fashion-mnist)", a.dataset));
@@ -53,8 +57,9 @@ void run(const TrainArgs& a) {
   const io::LabelledImages train = take_first(io::load_mnist(dir, "train"), a.limit);
   const io::LabelledImages test = io::load_mnist(dir, "test");
   ModulePtr model = make_model(a.model);
-  fmt::print(stderr, "training {} ({} parameters) on {} {} images, {} threads\n", a.model,
-             model->parameter_count(), train.images.size(0), a.dataset, cpu::num_threads());
+  model->to(device);
+  fmt::print(stderr, "training {} ({} parameters) on {} {} images, on {} ({} CPU threads)\n", a.model,
+             model->parameter_count(), train.images.size(0), a.dataset, device.str(), cpu::num_threads());
 
   ClassifierTraining opt;
   opt.epochs = a.epochs;
@@ -92,6 +97,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--limit", args->limit, "use only the first N training images (0 = all)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "CPU threads (0 = OpenMP's default)")->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed")->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N (a build with the CUDA backend)")
+      ->capture_default_str();
   cmd->callback([args] { run(*args); });
 }
 
