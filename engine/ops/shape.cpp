@@ -231,9 +231,7 @@ void check_index(const std::vector<int64_t>& index, int64_t size, const char* op
   for (int64_t i : index)
     if (i < 0 || i >= size) throw Error(fmt::format("{}: index {} out of range [0, {})", op, i, size));
 }
-}  // namespace
 
-namespace {
 // The flat element indices that index_select reads, in its output's order: on a GPU
 // it is a gather (and index_add a scatter_add) by them.
 FlatIndex flat_selection(const DimSplit& s, const std::vector<int64_t>& index) {
