@@ -205,6 +205,11 @@ TEST(CudaOps, ConvolutionParity) {
                 {random({1, 3, 5, 5}, 56), random({3, 2, 3, 3}, 57)}, "conv_transpose2d, output padding", 1e-4f);
   expect_parity([](const std::vector<Tensor>& v) { return conv_transpose2d(v[0], v[1], Tensor(), Conv2dOptions::make(2, 1, 1, 2)); },
                 {random({1, 4, 5, 5}, 58), random({4, 3, 3, 3}, 59)}, "grouped conv_transpose2d", 1e-4f);
+  // An output padding of at least the stride (below the dilation): the input gets
+  // zero rows and columns appended with concat, on the device too.
+  expect_parity([](const std::vector<Tensor>& v) {
+    return conv_transpose2d(v[0], v[1], Tensor(), Conv2dOptions{1, 1, 0, 0, 3, 3, 1}, 2, 1);
+  }, {random({1, 2, 4, 5}, 60), random({2, 3, 3, 3}, 61)}, "conv_transpose2d, output padding ≥ stride", 1e-4f);
 }
 
 TEST(CudaOps, ConvolutionalCriticPenaltyAsOnTheCpu) {
