@@ -92,6 +92,15 @@ __global__ void where_kernel(int64_t n, const float* __restrict c, const float* 
   }
 }
 
+__global__ void channel_affine_kernel(int64_t n, int64_t channels, int64_t inner, const float* __restrict x,
+                                      const float* __restrict scale, const float* __restrict shift,
+                                      float* __restrict out) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t c = (i / inner) % channels;
+    out[i] = x[i] * scale[c] + shift[c];
+  }
+}
+
 // One block per output: each thread sums a strided share of the reduced elements,
 // then the block adds the threads' sums in shared memory.
 __global__ void sum_kernel(Reduction r, const float* __restrict x, float* __restrict out) {
@@ -155,6 +164,12 @@ cudaError_t sum(const Reduction& r, const float* x, float* out) {
     const int64_t grid = r.outputs < 65535 ? r.outputs : 65535;
     sum_kernel<<<static_cast<unsigned>(grid), kThreads>>>(r, x, out);
   }
+  return cudaGetLastError();
+}
+
+cudaError_t channel_affine(int64_t n, int64_t channels, int64_t inner, const float* x, const float* scale,
+                           const float* shift, float* out) {
+  if (n > 0) channel_affine_kernel<<<blocks_for(n), kThreads>>>(n, channels, inner, x, scale, shift, out);
   return cudaGetLastError();
 }
 

@@ -39,6 +39,11 @@ cudaError_t binary(Binary op, float p, int64_t n, const float* a, float a_value,
 cudaError_t where(int64_t n, const float* c, const float* a, float a_value, const float* b,
                   float b_value, const Broadcast& index, float* out);
 
+// out[i] = x[i]·scale[c] + shift[c], c = (i / inner) % channels: batch norm in eval
+// mode in one pass (engine/ops/batch_norm.cpp's channel_affine).
+cudaError_t channel_affine(int64_t n, int64_t channels, int64_t inner, const float* x, const float* scale,
+                           const float* shift, float* out);
+
 // Sums over the reduced dims: output o (over the kept dims, `kept` sizes and strides
 // into x) is Σ over r of x[base(o) + offset(r)] (`reduced` sizes and strides). One
 // block per output.

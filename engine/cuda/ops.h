@@ -23,6 +23,8 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 Tensor binary(Binary op, const Tensor& a, const Tensor& b, const char* name, float p = 0.0f);
 // cond != 0 ? a : b with broadcasting; a or b may be CPU scalars.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// x·scale[c] + shift[c] over the channel dim 1 of x (N, C, ...); scale and shift (C).
+Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift);
 // Σ over `dims` (sorted, distinct), kept as size-1 dims.
 Tensor sum_keepdim(const Tensor& x, const Dims& dims);
 

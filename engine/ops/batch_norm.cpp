@@ -9,6 +9,7 @@
 
 #include "engine/autograd.h"
 #include "engine/cpu/parallel.h"
+#include "engine/cuda/ops.h"
 #include "engine/ops.h"
 #include "engine/ops/common.h"
 
@@ -270,8 +271,13 @@ Tensor batch_norm_train(const Tensor& x, Tensor& running_mean, Tensor& running_v
 // y = x·scale[c] + shift[c]; the backward is written in ops (eval-mode batch norm
 // is rarely differentiated: feature extraction runs it forward only).
 Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) {
-  Tensor y = Tensor::empty(x.shape());
-  channel_affine_kernel(x, scale.data(), shift.data(), y);
+  Tensor y;
+  if (x.device().is_cuda()) {
+    y = cuda::channel_affine(x, scale, shift);
+  } else {
+    y = Tensor::empty(x.shape());
+    channel_affine_kernel(x, scale.data(), shift.data(), y);
+  }
   return record(OpKind::ChannelAffine, y, {x, scale, shift}, [](const Tensor& g, Node& n) {
     const Tensor& in = n.input(0);
     const Shape s = stat_shape(in);
@@ -318,7 +324,7 @@ Tensor batch_norm_composed(const Tensor& x, Tensor& running_mean, Tensor& runnin
   if (weight.defined()) scale = mul(scale, weight);
   shift = neg(mul(running_mean, scale));
   if (bias.defined()) shift = add(shift, bias);
-  return add(mul(x, reshape(scale, s)), reshape(shift, s));
+  return channel_affine(x, scale, shift);  // one kernel; its backward is made of ops
 }
 
 }  // namespace
