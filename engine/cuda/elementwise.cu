@@ -122,7 +122,7 @@ __global__ void sum_kernel(Reduction r, const float* __restrict x, float* __rest
     }
     partial[threadIdx.x] = acc;
     __syncthreads();
-    for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    for (unsigned width = blockDim.x / 2; width > 0; width /= 2) {
       if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
       __syncthreads();
     }

@@ -5,7 +5,11 @@
 // returns the launch status.
 #pragma once
 
+#ifdef ADX_CUDA_EMULATION
+#include "engine/cuda/emu.h"  // the kernels run on the CPU, for tests (emu.h says how)
+#else
 #include <cuda_runtime_api.h>
+#endif
 
 #include <cstdint>
 

@@ -12,6 +12,7 @@
 #include "engine/cuda/cublas_api.h"
 #include "engine/cuda/kernels.h"
 #include "engine/cuda/memory.h"
+#include "engine/cuda/plans.h"
 #include "engine/cuda/runtime.h"
 #include "engine/cuda/status.h"
 #endif
@@ -249,23 +250,6 @@ void strided_copy(int device, const Shape& shape, const float* src, const Shape&
 }
 
 namespace {
-// For each input coordinate in [0, in), the first and last output whose window
-// [start, end) holds it (last < first when none does), appended to `out`. The windows
-// are monotone, so two pointers walk them once.
-// (`end_offset` 1 makes `end` the last coordinate held, as interpolation's i1.)
-void holding_range(int64_t in, int64_t out_size, const int64_t* start, const int64_t* end, IndexList& out,
-                   int64_t end_offset = 0) {
-  const size_t first_at = out.size();
-  out.resize(first_at + 2 * static_cast<size_t>(in));
-  int64_t first = 0, last = -1;
-  for (int64_t c = 0; c < in; ++c) {
-    while (first < out_size && end[first] + end_offset <= c) ++first;
-    while (last + 1 < out_size && start[last + 1] <= c) ++last;
-    out[first_at + static_cast<size_t>(c)] = first;
-    out[first_at + static_cast<size_t>(in + c)] = last;
-  }
-}
-
 // Runs `launch(windows)` with a plan's index arrays and weights copied to the device.
 template <class Launch>
 void with_arrays(int device, const kernels::Windows& sizes, const IndexList& bounds, const PoolVector<float>& weights,
@@ -284,27 +268,16 @@ void with_arrays(int device, const kernels::Windows& sizes, const IndexList& bou
 template <class Launch>
 void with_windows(int device, int64_t planes, const WindowPlan& plan, Launch launch) {
   IndexList bounds;
-  bounds.insert(bounds.end(), plan.row_start, plan.row_start + plan.oh);
-  bounds.insert(bounds.end(), plan.row_end, plan.row_end + plan.oh);
-  bounds.insert(bounds.end(), plan.col_start, plan.col_start + plan.ow);
-  bounds.insert(bounds.end(), plan.col_end, plan.col_end + plan.ow);
-  holding_range(plan.h, plan.oh, plan.row_start, plan.row_end, bounds);  // rows' firsts, then lasts
-  holding_range(plan.w, plan.ow, plan.col_start, plan.col_end, bounds);  // the same for columns
-  PoolVector<float> weights(plan.row_weight, plan.row_weight + plan.oh);
-  weights.insert(weights.end(), plan.col_weight, plan.col_weight + plan.ow);
+  PoolVector<float> weights;
+  pack_window_plan(plan, bounds, weights);
   with_arrays(device, {planes, plan.h, plan.w, plan.oh, plan.ow, nullptr, nullptr}, bounds, weights, launch);
 }
 
 template <class Launch>
 void with_taps(int device, int64_t planes, const InterpPlan& plan, Launch launch) {
   IndexList bounds;
-  for (const int64_t* a : {plan.row_i0, plan.row_i1}) bounds.insert(bounds.end(), a, a + plan.oh);
-  for (const int64_t* a : {plan.col_i0, plan.col_i1}) bounds.insert(bounds.end(), a, a + plan.ow);
-  holding_range(plan.h, plan.oh, plan.row_i0, plan.row_i1, bounds, 1);
-  holding_range(plan.w, plan.ow, plan.col_i0, plan.col_i1, bounds, 1);
   PoolVector<float> weights;
-  for (const float* a : {plan.row_w0, plan.row_w1}) weights.insert(weights.end(), a, a + plan.oh);
-  for (const float* a : {plan.col_w0, plan.col_w1}) weights.insert(weights.end(), a, a + plan.ow);
+  pack_interp_plan(plan, bounds, weights);
   with_arrays(device, {planes, plan.h, plan.w, plan.oh, plan.ow, nullptr, nullptr}, bounds, weights, launch);
 }
 }  // namespace

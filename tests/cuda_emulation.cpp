@@ -1,0 +1,360 @@
+// adx's CUDA kernels (engine/cuda/*.cu), run on the CPU through engine/cuda/emu.h,
+// against the engine's CPU ops: the kernels' index arithmetic, bounds and formulas
+// checked in CI, where there is no GPU. The launchers are called directly with host
+// memory, with the argument structs the host code of engine/cuda/ops.cpp would build.
+// (What this cannot check: device memory, copies, cuBLAS/cuDNN and the float rounding
+// of a real device; tests/cuda_ops_test.cpp covers those where a GPU is visible.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "engine/autograd.h"
+#include "engine/cpu/broadcast.h"
+#include "engine/cuda/kernels.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/random.h"
+
+using namespace adx;
+namespace k = adx::cuda::kernels;
+
+namespace {
+
+Tensor random(const Shape& shape, uint64_t seed, float lo = -2.0f, float hi = 2.0f) {
+  Generator gen(seed);
+  return Tensor::rand(shape, gen) * (hi - lo) + lo;
+}
+
+// |a − b| ≤ 1e-5·max(|a|, |b|) + abs_tol (the emulated kernels run on this CPU, so only
+// the order of float operations can differ from the CPU ops'); NaN matches NaN.
+::testing::AssertionResult close(const std::vector<float>& got, const Tensor& want, const char* what,
+                                 float abs_tol = 1e-6f) {
+  const std::vector<float> w = want.to_vector();
+  if (got.size() != w.size())
+    return ::testing::AssertionFailure() << what << ": " << got.size() << " values, expected " << w.size();
+  for (size_t i = 0; i < w.size(); ++i) {
+    const float tol = 1e-5f * std::max(std::fabs(got[i]), std::fabs(w[i])) + abs_tol;
+    if (!(std::fabs(got[i] - w[i]) <= tol) && !(std::isnan(got[i]) && std::isnan(w[i])))
+      return ::testing::AssertionFailure() << what << ": element " << i << " is " << got[i] << ", expected " << w[i];
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void ok(cudaError_t e) { ASSERT_EQ(e, cudaSuccess); }
+
+}  // namespace
+
+TEST(CudaEmulation, FillAndSaxpy) {
+  std::vector<float> out(1000, -1.0f), x(1000), y(1000);
+  for (int i = 0; i < 1000; ++i) x[i] = static_cast<float>(i), y[i] = 1.0f;
+  ok(k::fill(1000, 2.5f, out.data()));
+  for (float v : out) ASSERT_EQ(v, 2.5f);
+  // saxpy launches one thread per element (no grid-stride loop): only the emulated
+  // blocks' elements are written.
+  ok(k::saxpy(300, 2.0f, x.data(), y.data(), out.data()));
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], 2.0f * static_cast<float>(i) + 1.0f) << i;
+}
+
+namespace {
+// Output shape `shape`, operand k of `in_shape`: the kernels' broadcast index.
+k::Broadcast broadcast_index(const Shape& shape, std::initializer_list<Shape> operands) {
+  k::Broadcast b;
+  b.nd = static_cast<int>(shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) b.shape[d] = shape[d];
+  int op = 0;
+  for (const Shape& in : operands) {
+    const Shape strides = cpu::broadcast_strides(in, shape);
+    for (size_t d = 0; d < shape.size(); ++d) b.stride[op][d] = strides[d];
+    ++op;
+  }
+  return b;
+}
+std::vector<float> host(const Tensor& t) { return t.to_vector(); }
+}  // namespace
+
+TEST(CudaEmulation, ElementwiseWithBroadcasting) {
+  const Tensor a = random({3, 1, 5}, 1), b = random({4, 1}, 2, 0.5f, 2.0f);
+  const Shape out{3, 4, 5};
+  const k::Broadcast index = broadcast_index(out, {a.shape(), b.shape()});
+  std::vector<float> av = host(a), bv = host(b), got(60);
+  ok(k::binary(cuda::Binary::Div, 0.0f, 60, av.data(), 0.0f, bv.data(), 0.0f, &index, got.data()));
+  EXPECT_TRUE(close(got, div(a, b), "div, broadcast"));
+  ok(k::binary(cuda::Binary::Sub, 0.0f, 60, nullptr, 1.5f, bv.data(), 0.0f, &index, got.data()));
+  EXPECT_TRUE(close(got, sub(Tensor::scalar(1.5f), b.expand(out)), "sub, a scalar"));
+  const Tensor g = random({3, 4, 5}, 3), x = random({3, 4, 5}, 4);
+  std::vector<float> gv = host(g), xv = host(x), same(60);
+  ok(k::binary(cuda::Binary::LeakyReluBackward, 0.2f, 60, gv.data(), 0.0f, xv.data(), 0.0f, nullptr, same.data()));
+  const Tensor xg = x.detach().requires_grad_();
+  EXPECT_TRUE(close(same, grad({sum(mul(leaky_relu(xg, 0.2f), g))}, {xg})[0], "leaky_relu backward"));
+  ok(k::unary(cuda::Unary::Softplus, 2.0f, 20.0f, 60, xv.data(), nullptr, same.data()));
+  EXPECT_TRUE(close(same, softplus(x, 2.0f, 20.0f), "softplus"));
+  const k::Broadcast expand = broadcast_index(out, {a.shape()});
+  ok(k::unary(cuda::Unary::Identity, 0, 0, 60, av.data(), &expand, got.data()));
+  EXPECT_TRUE(close(got, a.expand(out), "expand"));
+  const Tensor c = gt(random({3, 4, 1}, 5), Tensor::scalar(0.0f));
+  const k::Broadcast three = broadcast_index(out, {c.shape(), x.shape(), b.shape()});
+  std::vector<float> cv = host(c);
+  ok(k::where(60, cv.data(), xv.data(), 0.0f, bv.data(), 0.0f, three, got.data()));
+  EXPECT_TRUE(close(got, where(c, x, b), "where"));
+}
+
+TEST(CudaEmulation, SumsOverAnyDims) {
+  const Tensor x = random({3, 4, 5, 6}, 6);
+  const std::vector<float> xv = host(x);
+  for (const Dims& dims : {Dims{1}, Dims{0, 2}, Dims{0, 1, 2, 3}, Dims{3}}) {
+    // The Reduction that engine/cuda/ops.cpp's sum_keepdim builds.
+    k::Reduction r;
+    int64_t stride = 1;
+    std::vector<std::pair<int64_t, int64_t>> kept, reduced;  // (size, stride), last dim first
+    for (int64_t d = x.dim() - 1; d >= 0; --d) {
+      (std::find(dims.begin(), dims.end(), d) != dims.end() ? reduced : kept).push_back({x.size(d), stride});
+      stride *= x.size(d);
+    }
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+      r.kept_shape[r.kept_nd] = it->first;
+      r.kept_stride[r.kept_nd++] = it->second;
+      r.outputs *= it->first;
+    }
+    for (auto it = reduced.rbegin(); it != reduced.rend(); ++it) {
+      r.reduced_shape[r.reduced_nd] = it->first;
+      r.reduced_stride[r.reduced_nd++] = it->second;
+      r.reduced_count *= it->first;
+    }
+    std::vector<float> got(static_cast<size_t>(r.outputs));
+    ok(k::sum(r, xv.data(), got.data()));
+    EXPECT_TRUE(close(got, sum(x, dims, true), "sum", 1e-5f)) << "dims " << dims.size();
+  }
+}
+
+TEST(CudaEmulation, MaxPoolingForwardBackwardAndAdjoint) {
+  Tensor x = random({2, 3, 9, 8}, 7);
+  x.data()[5] = x.data()[6];  // a tie inside a window
+  x.data()[40] = std::nanf("");
+  const Pool2dOptions o = Pool2dOptions::make(3, 2, 1, true);
+  const int64_t oh = pool_output_size(9, 3, 2, 1, 1, true), ow = pool_output_size(8, 3, 2, 1, 1, true);
+  const k::PoolWindows p{6, 9, 8, oh, ow, 3, 3, 2, 2, 1, 1};
+  const std::vector<float> xv = host(x);
+  std::vector<float> values(static_cast<size_t>(6 * oh * ow)), index(values.size());
+  ok(k::max_pool_forward(p, xv.data(), values.data(), index.data()));
+  const Tensor xg = x.detach().requires_grad_();
+  const Tensor y = max_pool2d(xg, o);
+  EXPECT_TRUE(close(values, y, "max_pool2d values"));
+  const Tensor g = random(y.shape(), 8);
+  const Tensor want = grad({sum(mul(y, g))}, {xg})[0];
+  std::vector<float> gv = host(g), back(xv.size());
+  ok(k::max_pool_scatter(p, gv.data(), index.data(), back.data()));
+  EXPECT_TRUE(close(back, want, "max_pool2d gradient"));
+  std::vector<float> taken(values.size());
+  ok(k::max_pool_gather(p, xv.data(), index.data(), taken.data()));
+  EXPECT_TRUE(close(taken, y, "max_pool2d gather"));
+}
+
+TEST(CudaEmulation, ReductionsAlongADimAndTheirAdjoints) {
+  Tensor x = random({4, 6, 5}, 9);
+  x.data()[7] = x.data()[12];  // a tie along dim 1
+  x.data()[33] = std::nanf("");
+  const std::vector<float> xv = host(x);
+  for (bool take_max : {true, false}) {
+    std::vector<float> values(20), index(20);
+    ok(k::extreme_values(4, 6, 5, take_max, xv.data(), values.data()));
+    EXPECT_TRUE(close(values, take_max ? max(x, 1, false) : min(x, 1, false), "max/min values"));
+    ok(k::arg_extreme(4, 6, 5, take_max, xv.data(), index.data()));
+    if (take_max) {
+      EXPECT_TRUE(close(index, argmax(x, 1), "argmax"));
+    }
+    std::vector<float> taken(20);
+    ok(k::take_along(4, 6, 5, xv.data(), index.data(), taken.data()));
+    EXPECT_TRUE(close(taken, take_max ? max(x, 1, false) : min(x, 1, false), "values at the arg-max"));
+    const Tensor xg = x.detach().requires_grad_();
+    const Tensor m = take_max ? max(xg, 1, false) : min(xg, 1, false);
+    const Tensor g = random(m.shape(), 10);
+    const Tensor want = grad({sum(mul(m, g))}, {xg})[0];
+    std::vector<float> gv = host(g), back(xv.size(), 0.0f);
+    ok(k::put_along(4, 6, 5, gv.data(), index.data(), back.data()));
+    EXPECT_TRUE(close(back, want, "max/min gradient"));
+  }
+}
+
+TEST(CudaEmulation, GatherScatterAndStridedCopies) {
+  const Tensor x = random({3, 4, 5}, 11);
+  const std::vector<float> xv = host(x);
+  const std::vector<int64_t> index = {7, -1, 0, 59, 7, 23};
+  std::vector<float> got(6);
+  ok(k::gather(6, xv.data(), index.data(), got.data()));
+  for (size_t i = 0; i < index.size(); ++i) EXPECT_EQ(got[i], index[i] < 0 ? 0.0f : xv[static_cast<size_t>(index[i])]);
+  std::vector<float> src = {1, 2, 3, 4, 5, 6}, out(60, 0.0f);
+  ok(k::scatter_add(6, src.data(), index.data(), out.data()));
+  EXPECT_EQ(out[7], 1.0f + 5.0f);
+  EXPECT_EQ(out[0], 3.0f);
+  EXPECT_EQ(out[59], 4.0f);
+  // permute (2, 0, 1): the strided copy engine/ops/shape.cpp sets up.
+  const Shape shape{5, 3, 4};
+  k::Broadcast b;
+  b.nd = 3;
+  const int64_t src_strides[] = {1, 20, 5}, dst_strides[] = {12, 4, 1};
+  for (int d = 0; d < 3; ++d) {
+    b.shape[d] = shape[static_cast<size_t>(d)];
+    b.stride[0][d] = src_strides[d];
+    b.stride[1][d] = dst_strides[d];
+  }
+  std::vector<float> permuted(60);
+  ok(k::strided_copy(60, xv.data(), permuted.data(), b));
+  EXPECT_TRUE(close(permuted, permute(x, {2, 0, 1}), "permute"));
+}
+
+TEST(CudaEmulation, LrnChannelSumAndChannelAffine) {
+  const Tensor x = random({2, 7, 3, 4}, 12);
+  const std::vector<float> xv = host(x);
+  std::vector<float> got(xv.size());
+  ok(k::channel_window_sum(2, 7, 12, 2, 1, xv.data(), got.data()));
+  EXPECT_TRUE(close(got, channel_window_sum(x, 2, 1), "channel_window_sum"));
+  const Tensor scale = random({7}, 13), shift = random({7}, 14);
+  const std::vector<float> sv = host(scale), hv = host(shift);
+  ok(k::channel_affine(static_cast<int64_t>(xv.size()), 7, 12, xv.data(), sv.data(), hv.data(), got.data()));
+  EXPECT_TRUE(close(got, add(mul(x, scale.reshape({1, 7, 1, 1})), shift.reshape({1, 7, 1, 1})), "channel affine"));
+}
+
+#include "engine/cuda/plans.h"
+
+namespace {
+// torch's avg_pool2d windows along one axis (engine/ops/pool.cpp's avg_axis).
+struct Axis {
+  IndexList start, end;
+  PoolVector<float> weight;
+};
+Axis avg_axis(int64_t in, int64_t k, int64_t s, int64_t pad, int64_t out, bool count_pad) {
+  Axis a;
+  for (int64_t o = 0; o < out; ++o) {
+    const int64_t lo = o * s - pad, hi = std::min(lo + k, in + pad);
+    a.start.push_back(std::max<int64_t>(lo, 0));
+    a.end.push_back(std::min(hi, in));
+    const int64_t count = count_pad ? hi - lo : a.end.back() - a.start.back();
+    a.weight.push_back(count > 0 ? 1.0f / static_cast<float>(count) : 0.0f);
+  }
+  return a;
+}
+// Bilinear, corners not aligned (engine/ops/pool.cpp's interp_axis).
+struct Taps {
+  IndexList i0, i1;
+  PoolVector<float> w0, w1;
+};
+Taps bilinear_axis(int64_t in, int64_t out) {
+  Taps t;
+  const double scale = static_cast<double>(in) / static_cast<double>(out);
+  for (int64_t o = 0; o < out; ++o) {
+    const double src = std::max((o + 0.5) * scale - 0.5, 0.0);
+    const int64_t i0 = std::min<int64_t>(static_cast<int64_t>(src), in - 1);
+    t.i0.push_back(i0);
+    t.i1.push_back(i0 < in - 1 ? i0 + 1 : i0);
+    const float l1 = static_cast<float>(src - static_cast<double>(i0));
+    t.w0.push_back(1.0f - l1);
+    t.w1.push_back(l1);
+  }
+  return t;
+}
+}  // namespace
+
+TEST(CudaEmulation, AveragePoolingAndItsAdjointFromThePackedPlan) {
+  const Tensor x = random({2, 3, 9, 11}, 15);
+  for (bool count_pad : {true, false}) {
+    Pool2dOptions o = Pool2dOptions::make(3, 2, 1, true);
+    o.count_include_pad = count_pad;
+    const Tensor xg = x.detach().requires_grad_();
+    const Tensor y = avg_pool2d(xg, o);
+    const int64_t oh = y.size(2), ow = y.size(3);
+    const Axis rows = avg_axis(9, 3, 2, 1, oh, count_pad), cols = avg_axis(11, 3, 2, 1, ow, count_pad);
+    const cuda::WindowPlan plan{9,  11, oh, ow, rows.start.data(), rows.end.data(), cols.start.data(), cols.end.data(),
+                                rows.weight.data(), cols.weight.data()};
+    IndexList bounds;
+    PoolVector<float> weights;
+    cuda::pack_window_plan(plan, bounds, weights);
+    const k::Windows w{6, 9, 11, oh, ow, bounds.data(), weights.data()};
+    const std::vector<float> xv = host(x);
+    std::vector<float> got(static_cast<size_t>(6 * oh * ow));
+    ok(k::window_sum(w, xv.data(), got.data()));
+    EXPECT_TRUE(close(got, y, "avg_pool2d")) << count_pad;
+    const Tensor g = random(y.shape(), 16);
+    const std::vector<float> gv = host(g);
+    std::vector<float> back(xv.size());
+    ok(k::window_sum_adjoint(w, gv.data(), back.data()));
+    EXPECT_TRUE(close(back, grad({sum(mul(y, g))}, {xg})[0], "avg_pool2d gradient")) << count_pad;
+  }
+}
+
+TEST(CudaEmulation, BilinearUpsamplingAndItsAdjoint) {
+  const Tensor x = random({2, 2, 5, 7}, 17);
+  for (const auto& [oh, ow] : {std::pair<int64_t, int64_t>{11, 9}, {3, 2}}) {  // up, and down (unread pixels)
+    const Tensor xg = x.detach().requires_grad_();
+    const Tensor y = upsample(xg, oh, ow, UpsampleMode::Bilinear, false);
+    const Taps rows = bilinear_axis(5, oh), cols = bilinear_axis(7, ow);
+    const cuda::InterpPlan plan{5, 7, oh, ow, rows.i0.data(), rows.i1.data(), cols.i0.data(), cols.i1.data(),
+                                rows.w0.data(), rows.w1.data(), cols.w0.data(), cols.w1.data()};
+    IndexList bounds;
+    PoolVector<float> weights;
+    cuda::pack_interp_plan(plan, bounds, weights);
+    const k::Windows w{4, 5, 7, oh, ow, bounds.data(), weights.data()};
+    const std::vector<float> xv = host(x);
+    std::vector<float> got(static_cast<size_t>(4 * oh * ow));
+    ok(k::interp(w, xv.data(), got.data()));
+    EXPECT_TRUE(close(got, y, "upsample")) << oh;
+    const Tensor g = random(y.shape(), 18);
+    const std::vector<float> gv = host(g);
+    std::vector<float> back(xv.size());
+    ok(k::interp_adjoint(w, gv.data(), back.data()));
+    EXPECT_TRUE(close(back, grad({sum(mul(y, g))}, {xg})[0], "upsample gradient")) << oh;
+  }
+}
+
+// The device's Philox words are the CPU generator's: the same uniforms bit for bit,
+// from any cached state (the host code passes the cached words as `lead`).
+TEST(CudaEmulation, PhiloxStreamsAreTheCpuGenerators) {
+  for (int drawn : {0, 1, 2, 3, 5}) {
+    Generator cpu(21), device(21);
+    for (int i = 0; i < drawn; ++i) {
+      cpu.next_u32();
+      device.next_u32();
+    }
+    k::PhiloxStream s{device.seed(), device.offset(), {}, 0};
+    s.lead_count = device.cached_words(s.lead);
+    const int64_t n = 1037;
+    std::vector<float> got(static_cast<size_t>(n));
+    ok(k::philox_uniform(n, s, got.data()));
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], cpu.uniform()) << "drawn " << drawn << ", " << i;
+    Generator normal_cpu(22);
+    for (int i = 0; i < drawn; ++i) normal_cpu.next_u32();
+    Generator normal_device = normal_cpu;
+    k::PhiloxStream t{normal_device.seed(), normal_device.offset(), {}, 0};
+    t.lead_count = normal_device.cached_words(t.lead);
+    std::vector<float> normals(101);
+    ok(k::philox_normal(101, t, 0, 0.0f, normals.data()));
+    for (size_t i = 0; i < normals.size(); ++i) ASSERT_NEAR(normals[i], normal_cpu.normal(), 1e-6f) << i;
+  }
+}
+
+TEST(CudaEmulation, FusedOptimiserStepsFollowTheFormulas) {
+  const Tensor w0 = random({300}, 23), g = random({300}, 24);
+  const std::vector<float> gv = host(g);
+  // SGD with momentum 0.9, weight decay 0.01, two steps, against the CPU optimiser.
+  Tensor p = w0.clone().requires_grad_();
+  SGD sgd({p}, SGDOptions{.lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f});
+  std::vector<float> w = host(w0), buf(300, 0.0f);
+  for (int step = 0; step < 2; ++step) {
+    p.impl().grad = g.clone().impl_shared();
+    sgd.step();
+    // The CPU's first step sets buf = d (keep 0, add 1), later ones buf = μ·buf + d.
+    ok(k::sgd_step(300, w.data(), gv.data(), buf.data(), 0.1f, 0.01f, 0.9f, step == 0 ? 0.0f : 0.9f, 1.0f, false));
+  }
+  EXPECT_TRUE(close(w, p.detach(), "SGD"));
+  Tensor q = w0.clone().requires_grad_();
+  Adam adam({q}, AdamOptions{.lr = 0.01f, .beta1 = 0.5f, .beta2 = 0.9f});
+  std::vector<float> v = host(w0), m(300, 0.0f), s(300, 0.0f);
+  for (int step = 1; step <= 3; ++step) {
+    q.impl().grad = g.clone().impl_shared();
+    adam.step();
+    const float bias1 = 1.0f - std::pow(0.5f, static_cast<float>(step)), bias2 = 1.0f - std::pow(0.9f, static_cast<float>(step));
+    ok(k::adam_step(300, v.data(), m.data(), s.data(), gv.data(), 0.5f, 0.9f, 0.0f, 1e-8f, 0.01f / bias1,
+                    1.0f / std::sqrt(bias2)));
+  }
+  EXPECT_TRUE(close(v, q.detach(), "Adam", 1e-6f));
+}
