@@ -330,6 +330,17 @@ TEST(CudaEmulation, PhiloxStreamsAreTheCpuGenerators) {
     ok(k::philox_normal(101, t, 0, 0.0f, normals.data()));
     for (size_t i = 0; i < normals.size(); ++i) ASSERT_NEAR(normals[i], normal_cpu.normal(), 1e-6f) << i;
   }
+  // A generator holding the spare of a normal pair: it comes first.
+  Generator cpu(31), device(31);
+  cpu.normal();
+  device.normal();
+  float spare = 0.0f;
+  ASSERT_TRUE(device.take_spare_normal(spare));
+  k::PhiloxStream t{device.seed(), device.offset(), {}, 0};
+  t.lead_count = device.cached_words(t.lead);
+  std::vector<float> normals(51);
+  ok(k::philox_normal(51, t, 1, spare, normals.data()));
+  for (size_t i = 0; i < normals.size(); ++i) ASSERT_NEAR(normals[i], cpu.normal(), 1e-6f) << i;
 }
 
 TEST(CudaEmulation, FusedOptimiserStepsFollowTheFormulas) {
