@@ -369,3 +369,67 @@ TEST(CudaEmulation, FusedOptimiserStepsFollowTheFormulas) {
   }
   EXPECT_TRUE(close(v, q.detach(), "Adam", 1e-6f));
 }
+
+// The kernels switch on op codes whose formulas repeat the CPU lambdas case by case
+// (engine/cuda/elementwise.cu): every code against its CPU op, on values that include
+// 0, ±1, a tie and the edges of the parameters' ranges.
+TEST(CudaEmulation, EveryOpCodeMatchesItsCpuOp) {
+  using cuda::Binary;
+  using cuda::Unary;
+  std::vector<float> values = {-3.0f, -1.0f, -0.5f, 0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 7.5f, 25.0f};
+  const Tensor x = Tensor::from_data({10}, std::span<const float>(values.data(), values.size()));
+  const Tensor positive = add(abs(x), Tensor::scalar(0.1f));
+  struct UnaryCase {
+    Unary op;
+    float p0, p1;
+    const Tensor& in;
+    Tensor want;
+  };
+  const Tensor xg = x.detach().requires_grad_();
+  const UnaryCase unary_cases[] = {
+      {Unary::Neg, 0, 0, x, neg(x)},
+      {Unary::Pow, 2.0f, 0, x, pow(x, 2.0f)},
+      {Unary::Pow, 0.5f, 0, positive, pow(positive, 0.5f)},
+      {Unary::Pow, 1.7f, 0, positive, pow(positive, 1.7f)},
+      {Unary::Exp, 0, 0, x, exp(x)},
+      {Unary::Log, 0, 0, positive, log(positive)},
+      {Unary::Sqrt, 0, 0, positive, sqrt(positive)},
+      {Unary::Abs, 0, 0, x, abs(x)},
+      {Unary::Sign, 0, 0, x, grad({sum(abs(xg))}, {xg})[0]},
+      {Unary::Relu, 0, 0, x, relu(x)},
+      {Unary::LeakyRelu, 0.2f, 0, x, leaky_relu(x, 0.2f)},
+      {Unary::Elu, 1.5f, 0, x, elu(x, 1.5f)},
+      {Unary::Sigmoid, 0, 0, x, sigmoid(x)},
+      {Unary::Tanh, 0, 0, x, tanh(x)},
+      {Unary::Softplus, 1.0f, 20.0f, x, softplus(x, 1.0f, 20.0f)},
+      {Unary::Softplus, 2.0f, 5.0f, x, softplus(x, 2.0f, 5.0f)},
+      {Unary::Clamp, -1.0f, 2.0f, x, clamp(x, -1.0f, 2.0f)},
+      {Unary::InRange, -1.0f, 2.0f, x, grad({sum(clamp(xg, -1.0f, 2.0f))}, {xg})[0]},
+  };
+  for (const UnaryCase& c : unary_cases) {
+    const std::vector<float> in = host(c.in);
+    std::vector<float> got(in.size());
+    ok(k::unary(c.op, c.p0, c.p1, static_cast<int64_t>(in.size()), in.data(), nullptr, got.data()));
+    EXPECT_TRUE(close(got, c.want, "unary op")) << "code " << static_cast<int>(c.op);
+  }
+  const Tensor y = Tensor::from_data({10}, {2.0f, -1.0f, -0.5f, 1.0f, 0.25f, -2.0f, 1.0f, 3.0f, -7.5f, 0.5f});
+  const Tensor g = random({10}, 30);
+  struct BinaryCase {
+    Binary op;
+    float p;
+    const Tensor &a, &b;
+    Tensor want;
+  };
+  const BinaryCase binary_cases[] = {
+      {Binary::Add, 0, x, y, add(x, y)},  {Binary::Sub, 0, x, y, sub(x, y)}, {Binary::Mul, 0, x, y, mul(x, y)},
+      {Binary::Div, 0, x, y, div(x, y)},  {Binary::Gt, 0, x, y, gt(x, y)},   {Binary::Lt, 0, x, y, lt(x, y)},
+      {Binary::Ge, 0, x, y, ge(x, y)},    {Binary::Le, 0, x, y, le(x, y)},   {Binary::Eq, 0, x, y, eq(x, y)},
+      {Binary::LeakyReluBackward, 0.1f, g, x, grad({sum(mul(leaky_relu(xg, 0.1f), g))}, {xg})[0]},
+  };
+  for (const BinaryCase& c : binary_cases) {
+    const std::vector<float> a = host(c.a), b = host(c.b);
+    std::vector<float> got(a.size());
+    ok(k::binary(c.op, c.p, static_cast<int64_t>(a.size()), a.data(), 0.0f, b.data(), 0.0f, nullptr, got.data()));
+    EXPECT_TRUE(close(got, c.want, "binary op")) << "code " << static_cast<int>(c.op);
+  }
+}
