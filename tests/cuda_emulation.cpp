@@ -6,6 +6,7 @@
 // of a real device; tests/cuda_ops_test.cpp covers those where a GPU is visible.)
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -50,10 +51,11 @@ TEST(CudaEmulation, FillAndSaxpy) {
   for (int i = 0; i < 1000; ++i) x[i] = static_cast<float>(i), y[i] = 1.0f;
   ok(k::fill(1000, 2.5f, out.data()));
   for (float v : out) ASSERT_EQ(v, 2.5f);
-  // saxpy launches one thread per element (no grid-stride loop): only the emulated
-  // blocks' elements are written.
-  ok(k::saxpy(300, 2.0f, x.data(), y.data(), out.data()));
-  for (int i = 0; i < 300; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], 2.0f * static_cast<float>(i) + 1.0f) << i;
+  // saxpy launches one thread per element (no grid-stride loop), three blocks here;
+  // elements past n stay as they were.
+  ok(k::saxpy(700, 2.0f, x.data(), y.data(), out.data()));
+  for (int i = 0; i < 700; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], 2.0f * static_cast<float>(i) + 1.0f) << i;
+  for (int i = 700; i < 1000; ++i) ASSERT_EQ(out[static_cast<size_t>(i)], 2.5f) << i;
 }
 
 namespace {
@@ -74,28 +76,30 @@ std::vector<float> host(const Tensor& t) { return t.to_vector(); }
 }  // namespace
 
 TEST(CudaEmulation, ElementwiseWithBroadcasting) {
-  const Tensor a = random({3, 1, 5}, 1), b = random({4, 1}, 2, 0.5f, 2.0f);
-  const Shape out{3, 4, 5};
+  // 1,001 outputs: four blocks of 256 threads, the last one partly idle.
+  const Tensor a = random({7, 1, 11}, 1), b = random({13, 1}, 2, 0.5f, 2.0f);
+  const Shape out{7, 13, 11};
+  const int64_t n = shape_numel(out);
   const k::Broadcast index = broadcast_index(out, {a.shape(), b.shape()});
-  std::vector<float> av = host(a), bv = host(b), got(60);
-  ok(k::binary(cuda::Binary::Div, 0.0f, 60, av.data(), 0.0f, bv.data(), 0.0f, &index, got.data()));
+  std::vector<float> av = host(a), bv = host(b), got(static_cast<size_t>(n));
+  ok(k::binary(cuda::Binary::Div, 0.0f, n, av.data(), 0.0f, bv.data(), 0.0f, &index, got.data()));
   EXPECT_TRUE(close(got, div(a, b), "div, broadcast"));
-  ok(k::binary(cuda::Binary::Sub, 0.0f, 60, nullptr, 1.5f, bv.data(), 0.0f, &index, got.data()));
+  ok(k::binary(cuda::Binary::Sub, 0.0f, n, nullptr, 1.5f, bv.data(), 0.0f, &index, got.data()));
   EXPECT_TRUE(close(got, sub(Tensor::scalar(1.5f), b.expand(out)), "sub, a scalar"));
-  const Tensor g = random({3, 4, 5}, 3), x = random({3, 4, 5}, 4);
-  std::vector<float> gv = host(g), xv = host(x), same(60);
-  ok(k::binary(cuda::Binary::LeakyReluBackward, 0.2f, 60, gv.data(), 0.0f, xv.data(), 0.0f, nullptr, same.data()));
+  const Tensor g = random(out, 3), x = random(out, 4);
+  std::vector<float> gv = host(g), xv = host(x), same(static_cast<size_t>(n));
+  ok(k::binary(cuda::Binary::LeakyReluBackward, 0.2f, n, gv.data(), 0.0f, xv.data(), 0.0f, nullptr, same.data()));
   const Tensor xg = x.detach().requires_grad_();
   EXPECT_TRUE(close(same, grad({sum(mul(leaky_relu(xg, 0.2f), g))}, {xg})[0], "leaky_relu backward"));
-  ok(k::unary(cuda::Unary::Softplus, 2.0f, 20.0f, 60, xv.data(), nullptr, same.data()));
+  ok(k::unary(cuda::Unary::Softplus, 2.0f, 20.0f, n, xv.data(), nullptr, same.data()));
   EXPECT_TRUE(close(same, softplus(x, 2.0f, 20.0f), "softplus"));
   const k::Broadcast expand = broadcast_index(out, {a.shape()});
-  ok(k::unary(cuda::Unary::Identity, 0, 0, 60, av.data(), &expand, got.data()));
+  ok(k::unary(cuda::Unary::Identity, 0, 0, n, av.data(), &expand, got.data()));
   EXPECT_TRUE(close(got, a.expand(out), "expand"));
-  const Tensor c = gt(random({3, 4, 1}, 5), Tensor::scalar(0.0f));
+  const Tensor c = gt(random({7, 13, 1}, 5), Tensor::scalar(0.0f));
   const k::Broadcast three = broadcast_index(out, {c.shape(), x.shape(), b.shape()});
   std::vector<float> cv = host(c);
-  ok(k::where(60, cv.data(), xv.data(), 0.0f, bv.data(), 0.0f, three, got.data()));
+  ok(k::where(n, cv.data(), xv.data(), 0.0f, bv.data(), 0.0f, three, got.data()));
   EXPECT_TRUE(close(got, where(c, x, b), "where"));
 }
 
@@ -128,14 +132,14 @@ TEST(CudaEmulation, SumsOverAnyDims) {
 }
 
 TEST(CudaEmulation, MaxPoolingForwardBackwardAndAdjoint) {
-  Tensor x = random({2, 3, 9, 8}, 7);
+  Tensor x = random({5, 5, 9, 8}, 7);  // 25 planes: 625 outputs, 1,800 inputs
   x.data()[5] = x.data()[6];  // a tie inside a window
   x.data()[40] = std::nanf("");
   const Pool2dOptions o = Pool2dOptions::make(3, 2, 1, true);
   const int64_t oh = pool_output_size(9, 3, 2, 1, 1, true), ow = pool_output_size(8, 3, 2, 1, 1, true);
-  const k::PoolWindows p{6, 9, 8, oh, ow, 3, 3, 2, 2, 1, 1};
+  const k::PoolWindows p{25, 9, 8, oh, ow, 3, 3, 2, 2, 1, 1};
   const std::vector<float> xv = host(x);
-  std::vector<float> values(static_cast<size_t>(6 * oh * ow)), index(values.size());
+  std::vector<float> values(static_cast<size_t>(25 * oh * ow)), index(values.size());
   ok(k::max_pool_forward(p, xv.data(), values.data(), index.data()));
   const Tensor xg = x.detach().requires_grad_();
   const Tensor y = max_pool2d(xg, o);
@@ -151,27 +155,27 @@ TEST(CudaEmulation, MaxPoolingForwardBackwardAndAdjoint) {
 }
 
 TEST(CudaEmulation, ReductionsAlongADimAndTheirAdjoints) {
-  Tensor x = random({4, 6, 5}, 9);
-  x.data()[7] = x.data()[12];  // a tie along dim 1
+  Tensor x = random({30, 6, 20}, 9);  // 600 outputs
+  x.data()[7] = x.data()[27];  // a tie along dim 1
   x.data()[33] = std::nanf("");
   const std::vector<float> xv = host(x);
   for (bool take_max : {true, false}) {
-    std::vector<float> values(20), index(20);
-    ok(k::extreme_values(4, 6, 5, take_max, xv.data(), values.data()));
+    std::vector<float> values(600), index(600);
+    ok(k::extreme_values(30, 6, 20, take_max, xv.data(), values.data()));
     EXPECT_TRUE(close(values, take_max ? max(x, 1, false) : min(x, 1, false), "max/min values"));
-    ok(k::arg_extreme(4, 6, 5, take_max, xv.data(), index.data()));
+    ok(k::arg_extreme(30, 6, 20, take_max, xv.data(), index.data()));
     if (take_max) {
       EXPECT_TRUE(close(index, argmax(x, 1), "argmax"));
     }
-    std::vector<float> taken(20);
-    ok(k::take_along(4, 6, 5, xv.data(), index.data(), taken.data()));
+    std::vector<float> taken(600);
+    ok(k::take_along(30, 6, 20, xv.data(), index.data(), taken.data()));
     EXPECT_TRUE(close(taken, take_max ? max(x, 1, false) : min(x, 1, false), "values at the arg-max"));
     const Tensor xg = x.detach().requires_grad_();
     const Tensor m = take_max ? max(xg, 1, false) : min(xg, 1, false);
     const Tensor g = random(m.shape(), 10);
     const Tensor want = grad({sum(mul(m, g))}, {xg})[0];
     std::vector<float> gv = host(g), back(xv.size(), 0.0f);
-    ok(k::put_along(4, 6, 5, gv.data(), index.data(), back.data()));
+    ok(k::put_along(30, 6, 20, gv.data(), index.data(), back.data()));
     EXPECT_TRUE(close(back, want, "max/min gradient"));
   }
 }
@@ -183,35 +187,47 @@ TEST(CudaEmulation, GatherScatterAndStridedCopies) {
   std::vector<float> got(6);
   ok(k::gather(6, xv.data(), index.data(), got.data()));
   for (size_t i = 0; i < index.size(); ++i) EXPECT_EQ(got[i], index[i] < 0 ? 0.0f : xv[static_cast<size_t>(index[i])]);
+  std::vector<int64_t> many(700);  // four blocks' worth, some repeated, some −1
+  for (size_t i = 0; i < many.size(); ++i) many[i] = i % 7 == 3 ? -1 : static_cast<int64_t>((i * 37) % 60);
+  std::vector<float> gathered(700);
+  ok(k::gather(700, xv.data(), many.data(), gathered.data()));
+  for (size_t i = 0; i < many.size(); ++i)
+    ASSERT_EQ(gathered[i], many[i] < 0 ? 0.0f : xv[static_cast<size_t>(many[i])]) << i;
+  std::vector<float> ones(700, 1.0f), counts(60, 0.0f);
+  ok(k::scatter_add(700, ones.data(), many.data(), counts.data()));
+  for (size_t j = 0; j < 60; ++j)
+    EXPECT_EQ(counts[j], static_cast<float>(std::count(many.begin(), many.end(), static_cast<int64_t>(j)))) << j;
   std::vector<float> src = {1, 2, 3, 4, 5, 6}, out(60, 0.0f);
   ok(k::scatter_add(6, src.data(), index.data(), out.data()));
   EXPECT_EQ(out[7], 1.0f + 5.0f);
   EXPECT_EQ(out[0], 3.0f);
   EXPECT_EQ(out[59], 4.0f);
-  // permute (2, 0, 1): the strided copy engine/ops/shape.cpp sets up.
-  const Shape shape{5, 3, 4};
+  // permute (2, 0, 1) of a (9, 10, 11) tensor: the strided copy engine/ops/shape.cpp sets up.
+  const Tensor big = random({9, 10, 11}, 19);
+  const std::vector<float> bigv = host(big);
+  const Shape shape{11, 9, 10};
   k::Broadcast b;
   b.nd = 3;
-  const int64_t src_strides[] = {1, 20, 5}, dst_strides[] = {12, 4, 1};
+  const int64_t src_strides[] = {1, 110, 11}, dst_strides[] = {90, 10, 1};
   for (int d = 0; d < 3; ++d) {
     b.shape[d] = shape[static_cast<size_t>(d)];
     b.stride[0][d] = src_strides[d];
     b.stride[1][d] = dst_strides[d];
   }
-  std::vector<float> permuted(60);
-  ok(k::strided_copy(60, xv.data(), permuted.data(), b));
-  EXPECT_TRUE(close(permuted, permute(x, {2, 0, 1}), "permute"));
+  std::vector<float> permuted(990);
+  ok(k::strided_copy(990, bigv.data(), permuted.data(), b));
+  EXPECT_TRUE(close(permuted, permute(big, {2, 0, 1}), "permute"));
 }
 
 TEST(CudaEmulation, LrnChannelSumAndChannelAffine) {
-  const Tensor x = random({2, 7, 3, 4}, 12);
+  const Tensor x = random({3, 7, 5, 9}, 12);  // 945 values
   const std::vector<float> xv = host(x);
   std::vector<float> got(xv.size());
-  ok(k::channel_window_sum(2, 7, 12, 2, 1, xv.data(), got.data()));
+  ok(k::channel_window_sum(3, 7, 45, 2, 1, xv.data(), got.data()));
   EXPECT_TRUE(close(got, channel_window_sum(x, 2, 1), "channel_window_sum"));
   const Tensor scale = random({7}, 13), shift = random({7}, 14);
   const std::vector<float> sv = host(scale), hv = host(shift);
-  ok(k::channel_affine(static_cast<int64_t>(xv.size()), 7, 12, xv.data(), sv.data(), hv.data(), got.data()));
+  ok(k::channel_affine(static_cast<int64_t>(xv.size()), 7, 45, xv.data(), sv.data(), hv.data(), got.data()));
   EXPECT_TRUE(close(got, add(mul(x, scale.reshape({1, 7, 1, 1})), shift.reshape({1, 7, 1, 1})), "channel affine"));
 }
 
@@ -256,7 +272,7 @@ Taps bilinear_axis(int64_t in, int64_t out) {
 }  // namespace
 
 TEST(CudaEmulation, AveragePoolingAndItsAdjointFromThePackedPlan) {
-  const Tensor x = random({2, 3, 9, 11}, 15);
+  const Tensor x = random({4, 5, 9, 11}, 15);  // 20 planes: 600 outputs
   for (bool count_pad : {true, false}) {
     Pool2dOptions o = Pool2dOptions::make(3, 2, 1, true);
     o.count_include_pad = count_pad;
@@ -269,9 +285,9 @@ TEST(CudaEmulation, AveragePoolingAndItsAdjointFromThePackedPlan) {
     IndexList bounds;
     PoolVector<float> weights;
     cuda::pack_window_plan(plan, bounds, weights);
-    const k::Windows w{6, 9, 11, oh, ow, bounds.data(), weights.data()};
+    const k::Windows w{20, 9, 11, oh, ow, bounds.data(), weights.data()};
     const std::vector<float> xv = host(x);
-    std::vector<float> got(static_cast<size_t>(6 * oh * ow));
+    std::vector<float> got(static_cast<size_t>(20 * oh * ow));
     ok(k::window_sum(w, xv.data(), got.data()));
     EXPECT_TRUE(close(got, y, "avg_pool2d")) << count_pad;
     const Tensor g = random(y.shape(), 16);
@@ -283,7 +299,7 @@ TEST(CudaEmulation, AveragePoolingAndItsAdjointFromThePackedPlan) {
 }
 
 TEST(CudaEmulation, BilinearUpsamplingAndItsAdjoint) {
-  const Tensor x = random({2, 2, 5, 7}, 17);
+  const Tensor x = random({4, 4, 5, 7}, 17);  // 16 planes
   for (const auto& [oh, ow] : {std::pair<int64_t, int64_t>{11, 9}, {3, 2}}) {  // up, and down (unread pixels)
     const Tensor xg = x.detach().requires_grad_();
     const Tensor y = upsample(xg, oh, ow, UpsampleMode::Bilinear, false);
@@ -293,9 +309,9 @@ TEST(CudaEmulation, BilinearUpsamplingAndItsAdjoint) {
     IndexList bounds;
     PoolVector<float> weights;
     cuda::pack_interp_plan(plan, bounds, weights);
-    const k::Windows w{4, 5, 7, oh, ow, bounds.data(), weights.data()};
+    const k::Windows w{16, 5, 7, oh, ow, bounds.data(), weights.data()};
     const std::vector<float> xv = host(x);
-    std::vector<float> got(static_cast<size_t>(4 * oh * ow));
+    std::vector<float> got(static_cast<size_t>(16 * oh * ow));
     ok(k::interp(w, xv.data(), got.data()));
     EXPECT_TRUE(close(got, y, "upsample")) << oh;
     const Tensor g = random(y.shape(), 18);
@@ -326,8 +342,8 @@ TEST(CudaEmulation, PhiloxStreamsAreTheCpuGenerators) {
     Generator normal_device = normal_cpu;
     k::PhiloxStream t{normal_device.seed(), normal_device.offset(), {}, 0};
     t.lead_count = normal_device.cached_words(t.lead);
-    std::vector<float> normals(101);
-    ok(k::philox_normal(101, t, 0, 0.0f, normals.data()));
+    std::vector<float> normals(1201);
+    ok(k::philox_normal(1201, t, 0, 0.0f, normals.data()));
     for (size_t i = 0; i < normals.size(); ++i) ASSERT_NEAR(normals[i], normal_cpu.normal(), 1e-6f) << i;
   }
   // A generator holding the spare of a normal pair: it comes first.
@@ -338,33 +354,33 @@ TEST(CudaEmulation, PhiloxStreamsAreTheCpuGenerators) {
   ASSERT_TRUE(device.take_spare_normal(spare));
   k::PhiloxStream t{device.seed(), device.offset(), {}, 0};
   t.lead_count = device.cached_words(t.lead);
-  std::vector<float> normals(51);
-  ok(k::philox_normal(51, t, 1, spare, normals.data()));
+  std::vector<float> normals(1051);
+  ok(k::philox_normal(1051, t, 1, spare, normals.data()));
   for (size_t i = 0; i < normals.size(); ++i) ASSERT_NEAR(normals[i], cpu.normal(), 1e-6f) << i;
 }
 
 TEST(CudaEmulation, FusedOptimiserStepsFollowTheFormulas) {
-  const Tensor w0 = random({300}, 23), g = random({300}, 24);
+  const Tensor w0 = random({1000}, 23), g = random({1000}, 24);
   const std::vector<float> gv = host(g);
   // SGD with momentum 0.9, weight decay 0.01, two steps, against the CPU optimiser.
   Tensor p = w0.clone().requires_grad_();
   SGD sgd({p}, SGDOptions{.lr = 0.1f, .momentum = 0.9f, .weight_decay = 0.01f});
-  std::vector<float> w = host(w0), buf(300, 0.0f);
+  std::vector<float> w = host(w0), buf(1000, 0.0f);
   for (int step = 0; step < 2; ++step) {
     p.impl().grad = g.clone().impl_shared();
     sgd.step();
     // The CPU's first step sets buf = d (keep 0, add 1), later ones buf = μ·buf + d.
-    ok(k::sgd_step(300, w.data(), gv.data(), buf.data(), 0.1f, 0.01f, 0.9f, step == 0 ? 0.0f : 0.9f, 1.0f, false));
+    ok(k::sgd_step(1000, w.data(), gv.data(), buf.data(), 0.1f, 0.01f, 0.9f, step == 0 ? 0.0f : 0.9f, 1.0f, false));
   }
   EXPECT_TRUE(close(w, p.detach(), "SGD"));
   Tensor q = w0.clone().requires_grad_();
   Adam adam({q}, AdamOptions{.lr = 0.01f, .beta1 = 0.5f, .beta2 = 0.9f});
-  std::vector<float> v = host(w0), m(300, 0.0f), s(300, 0.0f);
+  std::vector<float> v = host(w0), m(1000, 0.0f), s(1000, 0.0f);
   for (int step = 1; step <= 3; ++step) {
     q.impl().grad = g.clone().impl_shared();
     adam.step();
     const float bias1 = 1.0f - std::pow(0.5f, static_cast<float>(step)), bias2 = 1.0f - std::pow(0.9f, static_cast<float>(step));
-    ok(k::adam_step(300, v.data(), m.data(), s.data(), gv.data(), 0.5f, 0.9f, 0.0f, 1e-8f, 0.01f / bias1,
+    ok(k::adam_step(1000, v.data(), m.data(), s.data(), gv.data(), 0.5f, 0.9f, 0.0f, 1e-8f, 0.01f / bias1,
                     1.0f / std::sqrt(bias2)));
   }
   EXPECT_TRUE(close(v, q.detach(), "Adam", 1e-6f));
@@ -377,7 +393,8 @@ TEST(CudaEmulation, EveryOpCodeMatchesItsCpuOp) {
   using cuda::Binary;
   using cuda::Unary;
   std::vector<float> values = {-3.0f, -1.0f, -0.5f, 0.0f, 0.25f, 0.5f, 1.0f, 2.0f, 7.5f, 25.0f};
-  const Tensor x = Tensor::from_data({10}, std::span<const float>(values.data(), values.size()));
+  // The ten values repeated to 1,000 elements: four blocks.
+  const Tensor x = Tensor::from_data({10}, std::span<const float>(values.data(), values.size())).expand({100, 10}).reshape({1000}).clone();
   const Tensor positive = add(abs(x), Tensor::scalar(0.1f));
   struct UnaryCase {
     Unary op;
@@ -412,8 +429,9 @@ TEST(CudaEmulation, EveryOpCodeMatchesItsCpuOp) {
     ok(k::unary(c.op, c.p0, c.p1, static_cast<int64_t>(in.size()), in.data(), nullptr, got.data()));
     EXPECT_TRUE(close(got, c.want, "unary op")) << "code " << static_cast<int>(c.op);
   }
-  const Tensor y = Tensor::from_data({10}, {2.0f, -1.0f, -0.5f, 1.0f, 0.25f, -2.0f, 1.0f, 3.0f, -7.5f, 0.5f});
-  const Tensor g = random({10}, 30);
+  const Tensor y = Tensor::from_data({10}, {2.0f, -1.0f, -0.5f, 1.0f, 0.25f, -2.0f, 1.0f, 3.0f, -7.5f, 0.5f})
+                       .expand({100, 10}).reshape({1000}).clone();
+  const Tensor g = random({1000}, 30);
   struct BinaryCase {
     Binary op;
     float p;

@@ -6,16 +6,17 @@
 // spaces or the device's float rounding, and the host launchers (engine/cuda/ops.cpp)
 // with their device memory are not part of it.
 //
-// Semantics: the blocks of a launch run one after another, at most kMaxBlocks of them
-// (adx's kernels loop over the grid with stride gridDim.x, so fewer blocks compute
-// the same); the threads of a block run at once, on real threads, so that
+// Semantics: the blocks of a launch run one after another, all of them, with the real
+// gridDim (so tests should use sizes of several blocks, or a wrong block offset goes
+// unseen); the threads of a block run at once, on real threads, so that
 // __syncthreads() and __shared__ arrays (one per kernel, shared by the block's threads
-// as on a device) behave as CUDA's.
+// as on a device) behave as CUDA's. A thread that returns leaves the block's barrier,
+// so the others do not wait for it. Unlike a device, __shared__ memory starts at zero
+// and keeps its values between launches.
 #pragma once
 
 #include <math.h>
 
-#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <cstdint>
@@ -28,7 +29,7 @@
 #define __host__
 #define __shared__ static
 
-enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidConfiguration = 9 };
+enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidConfiguration = 9, cudaErrorLaunchFailure = 719 };
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
@@ -46,7 +47,6 @@ namespace adx::cuda::emu {
 inline thread_local dim3 t_block_idx, t_thread_idx, t_block_dim, t_grid_dim;
 inline thread_local std::barrier<>* t_sync = nullptr;
 inline thread_local cudaError_t t_last_error = cudaSuccess;
-constexpr unsigned kMaxBlocks = 2;
 
 // grid blocks of `block` threads, each thread running kernel(args...).
 template <class... Params, class... Args>
@@ -55,9 +55,9 @@ void launch(unsigned grid, unsigned block, void (*kernel)(Params...), Args&&... 
     t_last_error = cudaErrorInvalidConfiguration;
     return;
   }
-  const unsigned blocks = std::min(grid, kMaxBlocks);
   std::function<void()> body = [&] { kernel(args...); };
-  for (unsigned b = 0; b < blocks; ++b) {
+  std::atomic<bool> failed{false};
+  for (unsigned b = 0; b < grid && !failed; ++b) {
     std::barrier<> sync(block);
     std::vector<std::thread> threads;
     threads.reserve(block);
@@ -66,12 +66,18 @@ void launch(unsigned grid, unsigned block, void (*kernel)(Params...), Args&&... 
         t_block_idx = {b, 0, 0};
         t_thread_idx = {t, 0, 0};
         t_block_dim = {block, 1, 1};
-        t_grid_dim = {blocks, 1, 1};
+        t_grid_dim = {grid, 1, 1};
         t_sync = &sync;
-        body();
+        try {
+          body();
+        } catch (...) {  // reported as a failed launch, not std::terminate
+          failed = true;
+        }
+        sync.arrive_and_drop();
       });
     for (std::thread& t : threads) t.join();
   }
+  if (failed) t_last_error = cudaErrorLaunchFailure;
 }
 
 }  // namespace adx::cuda::emu
