@@ -256,11 +256,9 @@ void with_arrays(int device, const kernels::Windows& sizes, const IndexList& bou
                  Launch launch) {
   const DeviceBlock index_block(device, bounds.size() * sizeof(int64_t));
   const DeviceBlock weight_block(device, weights.size() * sizeof(float));
-  copy_host_to_device(device, static_cast<float*>(index_block.get()), reinterpret_cast<const float*>(bounds.data()),
-                      index_block.size() / sizeof(float));
   copy_host_to_device(device, static_cast<float*>(weight_block.get()), weights.data(), weights.size());
   kernels::Windows w = sizes;
-  w.bounds = static_cast<const int64_t*>(index_block.get());
+  w.bounds = copy_index(device, bounds, index_block);
   w.weights = static_cast<const float*>(weight_block.get());
   launch(w);
 }
