@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/autograd.h"
+#include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/parallel.h"
 #include "engine/ops.h"
 #include "engine/random.h"
@@ -134,6 +135,43 @@ TEST(Conv2d, GroupsWithTwoOutputsPerGroup) {
                          {11, 22, 37, 39}));
 }
 
+// A direct six-loop convolution, the definition itself, in double: y = conv(x, w) + b
+// and, for an output gradient gy, the two adjoints.
+struct DirectConv {
+  std::vector<double> y, x_grad, w_grad;
+};
+DirectConv direct_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& gy,
+                       const Conv2dOptions& o) {
+  const int64_t n = x.size(0), ch = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t oc = w.size(0), cg = w.size(1), kh = w.size(2), kw = w.size(3);
+  const int64_t oh = gy.size(2), ow = gy.size(3), og = oc / o.groups;
+  DirectConv d{std::vector<double>(static_cast<size_t>(gy.numel())), std::vector<double>(static_cast<size_t>(x.numel())),
+               std::vector<double>(static_cast<size_t>(w.numel()))};
+  std::vector<double>&ref = d.y, &gx = d.x_grad, &gw = d.w_grad;
+  for (int64_t ni = 0; ni < n; ++ni)
+    for (int64_t oi = 0; oi < oc; ++oi)
+      for (int64_t yy = 0; yy < oh; ++yy)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          const int64_t out_at = ((ni * oc + oi) * oh + yy) * ow + xx;
+          double acc = b.data()[oi];
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                const int64_t iy = yy * o.stride_h - o.pad_h + i * o.dilation_h;
+                const int64_t ix = xx * o.stride_w - o.pad_w + j * o.dilation_w;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                const int64_t in_c = (oi / og) * cg + ci;
+                const int64_t x_at = ((ni * ch + in_c) * h + iy) * wd + ix;
+                const int64_t w_at = ((oi * cg + ci) * kh + i) * kw + j;
+                acc += static_cast<double>(x.data()[x_at]) * w.data()[w_at];
+                gx[static_cast<size_t>(x_at)] += static_cast<double>(gy.data()[out_at]) * w.data()[w_at];
+                gw[static_cast<size_t>(w_at)] += static_cast<double>(gy.data()[out_at]) * x.data()[x_at];
+              }
+          ref[static_cast<size_t>(out_at)] = acc;
+        }
+  return d;
+}
+
 // A direct six-loop convolution, the definition itself, against the im2col + GEMM
 // kernels: small cases run image by image, the large one runs the images in parallel.
 TEST(Conv2d, MatchesDirectLoops) {
@@ -171,42 +209,64 @@ TEST(Conv2d, MatchesDirectLoops) {
     const Conv2dOptions& o = c.o;
     Tensor x = randn(c.x, seed++), w = randn(c.w, seed++), b = randn({c.w[0]}, seed++);
     Tensor y = conv2d(x, w, b, o);
-    const int64_t n = c.x[0], ch = c.x[1], h = c.x[2], wd = c.x[3];
-    const int64_t oc = c.w[0], cg = c.w[1], kh = c.w[2], kw = c.w[3];
-    const int64_t oh = y.size(2), ow = y.size(3), og = oc / o.groups;
+    const int64_t n = c.x[0], h = c.x[2], wd = c.x[3];
+    const int64_t oc = c.w[0], kh = c.w[2], kw = c.w[3];
     ASSERT_EQ(y.shape(), (Shape{n, oc, (h + 2 * o.pad_h - o.dilation_h * (kh - 1) - 1) / o.stride_h + 1,
                                 (wd + 2 * o.pad_w - o.dilation_w * (kw - 1) - 1) / o.stride_w + 1}));
     // Reference forward, and the two adjoints for a random output gradient gy.
     Tensor gy = randn(y.shape(), seed++);
-    std::vector<double> ref(static_cast<size_t>(y.numel())), gx(static_cast<size_t>(x.numel())),
-        gw(static_cast<size_t>(w.numel()));
-    for (int64_t ni = 0; ni < n; ++ni)
-      for (int64_t oi = 0; oi < oc; ++oi)
-        for (int64_t yy = 0; yy < oh; ++yy)
-          for (int64_t xx = 0; xx < ow; ++xx) {
-            const int64_t out_at = ((ni * oc + oi) * oh + yy) * ow + xx;
-            double acc = b.data()[oi];
-            for (int64_t ci = 0; ci < cg; ++ci)
-              for (int64_t i = 0; i < kh; ++i)
-                for (int64_t j = 0; j < kw; ++j) {
-                  const int64_t iy = yy * o.stride_h - o.pad_h + i * o.dilation_h;
-                  const int64_t ix = xx * o.stride_w - o.pad_w + j * o.dilation_w;
-                  if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
-                  const int64_t in_c = (oi / og) * cg + ci;
-                  const int64_t x_at = ((ni * ch + in_c) * h + iy) * wd + ix;
-                  const int64_t w_at = ((oi * cg + ci) * kh + i) * kw + j;
-                  acc += static_cast<double>(x.data()[x_at]) * w.data()[w_at];
-                  gx[static_cast<size_t>(x_at)] += static_cast<double>(gy.data()[out_at]) * w.data()[w_at];
-                  gw[static_cast<size_t>(w_at)] += static_cast<double>(gy.data()[out_at]) * x.data()[x_at];
-                }
-            ref[static_cast<size_t>(out_at)] = acc;
-          }
+    const DirectConv d = direct_conv(x, w, b, gy, o);
+    const std::vector<double>&ref = d.y, &gx = d.x_grad, &gw = d.w_grad;
     auto as_float = [](const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); };
     EXPECT_TRUE(values_are(y, y.shape(), as_float(ref), 1e-4f)) << shape_str(c.x);
     EXPECT_TRUE(values_are(conv_transpose2d_sized(gy, w, o, h, wd), x.shape(), as_float(gx), 1e-4f))
         << shape_str(c.x);
     EXPECT_TRUE(values_are(conv2d_weight_grad(x, gy, o, kh, kw), w.shape(), as_float(gw), 1e-4f))
         << shape_str(c.x);
+  }
+  cpu::set_num_threads(saved_threads);
+}
+
+// The Winograd path (4×4 kernels, stride 2, padding 1; conv_winograd.cpp) against the
+// direct loops. Its transforms add terms up to 8× the result, so its error is bounded
+// against the tensor's largest value rather than element by element: measured
+// 0.7–7e-6 of it here, bound 2e-5 (the im2col path's, with ADX_WINOGRAD=0: 0.5–5e-7). Cases: the critic's second layer
+// (smaller batch); odd and uneven sizes whose last tiles hang over the map; four tiles
+// a side; a 1×1 output; a single image (the GEMMs threaded instead of the images).
+TEST(Conv2d, WinogradMatchesDirectLoops) {
+  struct Case {
+    Shape x, w;
+  };
+  const std::vector<Case> cases = {
+      {{5, 64, 14, 14}, {128, 64, 4, 4}}, {{2, 24, 9, 11}, {16, 24, 4, 4}}, {{3, 16, 28, 28}, {16, 16, 4, 4}},
+      {{3, 16, 2, 2}, {16, 16, 4, 4}},    {{1, 16, 5, 3}, {32, 16, 4, 4}},
+  };
+  const int saved_threads = cpu::num_threads();
+  cpu::set_num_threads(2);
+  const Conv2dOptions o = opts(2, 2, 1, 1);
+  uint64_t seed = 300;
+  // max |got − want| / max |want|
+  auto error = [](const Tensor& got, const std::vector<double>& want) {
+    const std::vector<float> g = got.to_vector();
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      worst = std::max(worst, std::fabs(g[i] - want[i]));
+      scale = std::max(scale, std::fabs(want[i]));
+    }
+    return worst / scale;
+  };
+  for (const Case& c : cases) {
+    Tensor x = randn(c.x, seed++), w = randn(c.w, seed++), b = randn({c.w[0]}, seed++);
+    const cpu::ConvGeometry g{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], 4, 4, (c.x[2] - 2) / 2 + 1,
+                              (c.x[3] - 2) / 2 + 1, o};
+    ASSERT_TRUE(cpu::conv2d_winograd_applies(g)) << shape_str(c.x);
+    Tensor y = conv2d(x, w, b, o);
+    ASSERT_EQ(y.shape(), (Shape{g.n, g.o, g.oh, g.ow}));
+    Tensor gy = randn(y.shape(), seed++);
+    const DirectConv d = direct_conv(x, w, b, gy, o);
+    EXPECT_LT(error(y, d.y), 2e-5) << shape_str(c.x);
+    EXPECT_LT(error(conv_transpose2d_sized(gy, w, o, c.x[2], c.x[3]), d.x_grad), 2e-5) << shape_str(c.x);
+    EXPECT_LT(error(conv2d_weight_grad(x, gy, o, 4, 4), d.w_grad), 2e-5) << shape_str(c.x);
   }
   cpu::set_num_threads(saved_threads);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/cpu/conv_direct.h"
+#include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/parallel.h"
 
@@ -349,6 +350,7 @@ void gather_rows(const ConvGeometry& g, const float* y, int64_t n0, int64_t imag
 void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
                     float* y) {
   if (conv2d_direct_applies(g)) return conv2d_direct_forward(g, x, w, bias, y);
+  if (conv2d_winograd_applies(g)) return conv2d_winograd_forward(g, x, w, bias, y);
   TapTable& taps = t_taps;
   build_taps(g, taps);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
@@ -384,6 +386,7 @@ void conv2d_forward(const ConvGeometry& g, const float* x, const float* w, const
 
 void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
                           float* x_grad) {
+  if (conv2d_winograd_applies(g)) return conv2d_winograd_backward_data(g, y_grad, w, x_grad);
   TapTable& taps = t_taps;
   build_taps(g, taps, /*with_readers=*/true);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols();
@@ -411,6 +414,7 @@ void conv2d_backward_data(const ConvGeometry& g, const float* y_grad, const floa
 void conv2d_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
                             float* w_grad) {
   if (conv2d_direct_applies(g)) return conv2d_direct_backward_weight(g, x, y_grad, w_grad);
+  if (conv2d_winograd_applies(g)) return conv2d_winograd_backward_weight(g, x, y_grad, w_grad);
   TapTable& taps = t_taps;
   build_taps(g, taps);
   const int64_t og = g.o_group(), k = taps.rows, hw = g.col_cols(), w_size = g.o * k;

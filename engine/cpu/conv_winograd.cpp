@@ -1,0 +1,504 @@
+// Winograd F(4×4, 2×2) convolution for 4×4 kernels at stride 2 with padding 1.
+//
+// Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016): a
+// valid correlation of a 5×5 tile d with a 2×2 kernel g gives a 4×4 output tile as
+//
+//   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A                                   (their eq. 8)
+//
+// with 25 multiplies instead of 64. Summed over input channels, the ⊙ becomes 25
+// independent GEMMs, one per transformed point ξ, of half the multiply-adds of the
+// im2col GEMM.
+//
+// A 4×4 stride-2 convolution is a 2×2 stride-1 one in disguise. Split the zero-padded
+// input into its four stride phases X_pq[c][u][v] = x[c][2u + p − 1][2v + q − 1] and
+// the kernel into the matching 2×2 sub-kernels w[o][c][2a + p][2b + q]; then
+//
+//   y[o][i][j] = Σ_{c, p, q} Σ_{a, b} w[o][c][2a + p][2b + q] · X_pq[c][i + a][j + b],
+//
+// a valid 2×2 correlation over 4·C "phase planes". The input gradient is a 2×2
+// correlation too: each phase of x's gradient is the output gradient, padded by one,
+// correlated with the flipped sub-kernels. The weight gradient follows from eq. 8 by
+// the chain rule: dg = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G, summed over tiles.
+//
+// The transforms use the points 0, 1, −1, 2 and ∞ (Toom-Cook), rows scaled so that
+// Bᵀ has integer entries:
+//
+//        | 2 −1 −2  1  0 |          | 1  1  1  1  0 |          | 1/2    0 |
+//        | 0  2  1 −1  0 |          | 0  1 −1  2  0 |          | 1/2  1/2 |
+//   Bᵀ = | 0 −2  3 −1  0 |     Aᵀ = | 0  1  1  4  0 |      G = | 1/6 −1/6 |
+//        | 0 −1  0  1  0 |          | 0  1 −1  8  1 |          | 1/6  1/3 |
+//        | 0  2 −1 −2  1 |                                     |   0    1 |
+//
+// Rounding: the transforms add terms up to 8× larger than the result, so outputs
+// differ from the im2col path's by a few units in the 6th significant digit (measured
+// in tests/ops_conv_pool_test.cpp), against the 7th for a plain sum.
+//
+// Layout: each thread takes a share of the batch in chunks of images; a chunk's tiles
+// p = (image, tile row, tile column) are transformed into V[ξ][p][c] (input planes
+// innermost, 8 at a time: the transforms run on 8 planes in parallel, read through
+// AVX2 gathers at the planes' stride), then the 25 GEMMs give M[ξ][p][c_out], and the
+// output transform writes the 4×4 tiles back into the NCHW tensor.
+#include "engine/cpu/conv_winograd.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstdlib>
+#include <cstring>
+#include <omp.h>
+#include <vector>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include "engine/cpu/parallel.h"
+
+namespace adx::cpu {
+namespace {
+
+using v8 = float __attribute__((vector_size(32)));  // 8 lanes: one ymm register under AVX2
+constexpr int64_t kLanes = 8;
+constexpr int64_t kM = 4;    // output tile side
+constexpr int64_t kN = 5;    // input tile side, m + r − 1
+constexpr int64_t kXi = 25;  // transformed points per tile
+// Tiles per chunk: enough GEMM rows for Eigen's blocking, few enough that a chunk's
+// V and M (25 × tiles × (C_in + C_out) floats) stay near L2.
+constexpr int64_t kChunkTiles = 64;
+// The weight gradient transforms this many tiles before its products (memory:
+// 25 × tiles × (4·C + O) floats).
+constexpr int64_t kGroupTiles = 512;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+float* scratch(std::vector<float>& buffer, int64_t count) {
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
+  return buffer.data();
+}
+thread_local std::vector<float> t_u, t_partial;  // the calling thread's weights / weight-gradient sums
+thread_local std::vector<float> t_v, t_m, t_map;  // each worker's chunk and channels-last image
+
+// ---------------------------------------------------------------------------------
+// The transforms, on 8 planes at once. Each 1-D transform reads `s`-strided inputs.
+
+// Bᵀ d: 5 → 5.
+inline void input_1d(const v8* d, int s, v8* out, int os) {
+  const v8 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];
+  out[0] = 2.0f * (d0 - d2) + (d3 - d1);
+  out[os] = 2.0f * d1 + d2 - d3;
+  out[2 * os] = 3.0f * d2 - 2.0f * d1 - d3;
+  out[3 * os] = d3 - d1;
+  out[4 * os] = 2.0f * (d1 - d3) - d2 + d4;
+}
+
+// Aᵀ m: 5 → 4.
+inline void output_1d(const v8* m, int s, v8* out, int os) {
+  const v8 m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s];
+  const v8 sum = m1 + m2, diff = m1 - m2;
+  out[0] = m0 + sum + m3;
+  out[os] = diff + 2.0f * m3;
+  out[2 * os] = sum + 4.0f * m3;
+  out[3 * os] = diff + 8.0f * m3 + m4;
+}
+
+// A y: 4 → 5, for output-gradient tiles (the adjoint of Aᵀ).
+inline void gradient_1d(const v8* y, int s, v8* out, int os) {
+  const v8 y0 = y[0], y1 = y[s], y2 = y[2 * s], y3 = y[3 * s];
+  out[0] = y0;
+  out[os] = y0 + y1 + y2 + y3;
+  out[2 * os] = y0 - y1 + y2 - y3;
+  out[3 * os] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3;
+  out[4 * os] = y3;
+}
+
+// G g: 2 → 5, for a sub-kernel's rows or columns.
+inline void kernel_1d(const v8* g, int s, v8* out, int os) {
+  const v8 a = g[0], b = g[s];
+  out[0] = a / 2.0f;
+  out[os] = (a + b) / 2.0f;
+  out[2 * os] = (a - b) / 6.0f;
+  out[3 * os] = (a + 2.0f * b) / 6.0f;
+  out[4 * os] = b;
+}
+
+// Gᵀ s: 5 → 2, the adjoint of G, for weight gradients.
+inline void kernel_adjoint_1d(const v8* s, int st, v8* out, int os) {
+  const v8 s0 = s[0], s1 = s[st], s2 = s[2 * st], s3 = s[3 * st], s4 = s[4 * st];
+  out[0] = (s0 + s1) / 2.0f + (s2 + s3) / 6.0f;
+  out[os] = s1 / 2.0f - s2 / 6.0f + s3 / 3.0f + s4;
+}
+
+// 2-D forms: columns first, then rows (row-major tiles).
+inline void input_2d(const v8* d, v8* out) {
+  v8 t[kXi];
+  for (int j = 0; j < kN; ++j) input_1d(d + j, kN, t + j, kN);
+  for (int i = 0; i < kN; ++i) input_1d(t + kN * i, 1, out + kN * i, 1);
+}
+inline void output_2d(const v8* m, v8* out) {
+  v8 t[kM * kN];
+  for (int j = 0; j < kN; ++j) output_1d(m + j, kN, t + j, kN);
+  for (int i = 0; i < kM; ++i) output_1d(t + kN * i, 1, out + kM * i, 1);
+}
+inline void kernel_2d(const v8* g, v8* out) {  // G g Gᵀ: 2×2 → 5×5
+  v8 t[kN * 2];
+  for (int j = 0; j < 2; ++j) kernel_1d(g + j, 2, t + j, 2);
+  for (int i = 0; i < kN; ++i) kernel_1d(t + 2 * i, 1, out + kN * i, 1);
+}
+inline void kernel_adjoint_2d(const v8* s, v8* out) {  // Gᵀ s G: 5×5 → 2×2
+  v8 t[2 * kN];
+  for (int j = 0; j < kN; ++j) kernel_adjoint_1d(s + j, kN, t + j, kN);
+  for (int i = 0; i < 2; ++i) kernel_adjoint_1d(t + kN * i, 1, out + 2 * i, 1);
+}
+inline void gradient_2d(const v8* y, v8* out) {
+  v8 t[kN * kM];
+  for (int j = 0; j < kM; ++j) gradient_1d(y + j, kM, t + j, kM);
+  for (int i = 0; i < kN; ++i) gradient_1d(t + kM * i, 1, out + kN * i, 1);
+}
+
+// ---------------------------------------------------------------------------------
+// Planes: a batch of maps seen as groups × channels planes. Element (u, v) of plane
+// (group, c) of image n sits at row step·u + row0[group], column step·v + col0[group]
+// of map (n, c); outside rows × cols it reads as zero and writes are dropped. x's four
+// stride phases are groups 2p + q with step 2 and offset (p − 1, q − 1); a map padded
+// by k before is one group with step 1 and offset −k.
+struct Planes {
+  float* data;  // const for sources (the constructors take const and cast)
+  int64_t image_stride, channel_stride, rows, cols, step, channels;
+  int groups;
+  int64_t row0[4], col0[4];
+  int64_t planes() const { return groups * channels; }
+};
+
+Planes phase_planes(const ConvGeometry& g, const float* x) {
+  return {const_cast<float*>(x), g.c * g.h * g.w, g.h * g.w, g.h, g.w, 2, g.c, 4, {-1, -1, 0, 0}, {-1, 0, -1, 0}};
+}
+Planes padded_planes(const float* y, int64_t channels, int64_t rows, int64_t cols, int64_t pad) {
+  return {const_cast<float*>(y), channels * rows * cols, rows * cols, rows, cols, 1, channels, 1,
+          {-pad, 0, 0, 0}, {-pad, 0, 0, 0}};
+}
+
+// Stores the 8 lanes of v at p, p + stride, …, p + 7·stride: one element of 8 planes.
+inline void store_lanes(float* p, int64_t stride, v8 v) {
+  for (int l = 0; l < kLanes; ++l) p[l * stride] = v[l];
+}
+
+inline v8 load(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
+
+inline v8 splat(float f) { return v8{f, f, f, f, f, f, f, f}; }  // one vbroadcastss
+
+inline v8 fmadd(v8 a, v8 b, v8 c) {
+#ifdef __FMA__
+  return std::bit_cast<v8>(_mm256_fmadd_ps(std::bit_cast<__m256>(a), std::bit_cast<__m256>(b), std::bit_cast<__m256>(c)));
+#else
+  return a * b + c;
+#endif
+}
+
+// ---------------------------------------------------------------------------------
+// The 25 GEMMs. Their operands come straight from the transforms, so they need no
+// packing: C (rows × cols) (+)= A · B, where A's element (r, k) is a[r·a_row + k·a_step]
+// and B is stored in panels of 16 columns, panel j's row k at b + j·b_panel + k·b_step.
+// A block of up to 6 rows × 16 columns is 12 accumulators held in registers; each k
+// loads 16 floats of B and broadcasts one float of A per row.
+constexpr int64_t kPanel = 16, kBlockRows = 6;
+
+template <int kRows>
+void multiply_block(int64_t depth, const float* a, int64_t a_row, int64_t a_step, const float* b, int64_t b_step,
+                    float* c, int64_t ldc, bool accumulate) {
+  v8 acc[kRows][2];
+  for (int r = 0; r < kRows; ++r) {
+    acc[r][0] = accumulate ? load(c + r * ldc) : v8{};
+    acc[r][1] = accumulate ? load(c + r * ldc + kLanes) : v8{};
+  }
+  for (int64_t k = 0; k < depth; ++k) {
+    const v8 b0 = load(b + k * b_step), b1 = load(b + k * b_step + kLanes);
+    const float* ak = a + k * a_step;
+    for (int r = 0; r < kRows; ++r) {
+      const v8 ar = splat(ak[r * a_row]);
+      acc[r][0] = fmadd(ar, b0, acc[r][0]);
+      acc[r][1] = fmadd(ar, b1, acc[r][1]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    store(c + r * ldc, acc[r][0]);
+    store(c + r * ldc + kLanes, acc[r][1]);
+  }
+}
+
+struct Operand {
+  const float* data;
+  int64_t row, step;  // A: row and k strides; B: k stride and panel stride
+};
+
+void multiply(int64_t rows, int64_t cols, int64_t depth, const Operand& a, const Operand& b, float* c, int64_t ldc,
+              bool accumulate) {
+  for (int64_t j = 0; j < cols; j += kPanel) {
+    const float* panel = b.data + j / kPanel * b.step;
+    int64_t r = 0;
+    for (; r + kBlockRows <= rows; r += kBlockRows)
+      multiply_block<kBlockRows>(depth, a.data + r * a.row, a.row, a.step, panel, b.row, c + r * ldc + j, ldc,
+                                 accumulate);
+    const float* ar = a.data + r * a.row;
+    float* cr = c + r * ldc + j;
+    switch (rows - r) {
+      case 5: multiply_block<5>(depth, ar, a.row, a.step, panel, b.row, cr, ldc, accumulate); break;
+      case 4: multiply_block<4>(depth, ar, a.row, a.step, panel, b.row, cr, ldc, accumulate); break;
+      case 3: multiply_block<3>(depth, ar, a.row, a.step, panel, b.row, cr, ldc, accumulate); break;
+      case 2: multiply_block<2>(depth, ar, a.row, a.step, panel, b.row, cr, ldc, accumulate); break;
+      case 1: multiply_block<1>(depth, ar, a.row, a.step, panel, b.row, cr, ldc, accumulate); break;
+      default: break;
+    }
+  }
+}
+
+// The map offsets of a side × side window at tile (th, tw) of a group's planes, −1
+// where the element falls outside the map.
+void window_offsets(const Planes& pl, int group, int64_t th, int64_t tw, int64_t side, int64_t* at) {
+  for (int64_t du = 0; du < side; ++du) {
+    const int64_t row = pl.step * (kM * th + du) + pl.row0[group];
+    for (int64_t dv = 0; dv < side; ++dv) {
+      const int64_t col = pl.step * (kM * tw + dv) + pl.col0[group];
+      const bool inside = row >= 0 && row < pl.rows && col >= 0 && col < pl.cols;
+      at[du * side + dv] = inside ? row * pl.cols + col : -1;
+    }
+  }
+}
+
+struct Tiling {
+  int64_t rows, cols;  // tiles per image side
+  int64_t per_image() const { return rows * cols; }
+};
+
+// One image's planes copied channels-last, map[u][v][plane] for u < rows, v < cols,
+// zero outside the source maps: the transforms then read 8 planes with one load.
+void channels_last(const Planes& in, int64_t n, int64_t rows, int64_t cols, float* map) {
+  const int64_t planes = in.planes();
+  const float* image = in.data + n * in.image_stride;
+  for (int group = 0; group < in.groups; ++group)
+    for (int64_t u = 0; u < rows; ++u) {
+      const int64_t row = in.step * u + in.row0[group];
+      for (int64_t v = 0; v < cols; ++v) {
+        const int64_t col = in.step * v + in.col0[group];
+        float* dst = map + (u * cols + v) * planes + group * in.channels;
+        if (row < 0 || row >= in.rows || col < 0 || col >= in.cols) {
+          std::fill_n(dst, in.channels, 0.0f);
+          continue;
+        }
+        const float* src = image + row * in.cols + col;
+        for (int64_t c = 0; c < in.channels; ++c) dst[c] = src[c * in.channel_stride];
+      }
+    }
+}
+
+// For every tile of images [n0, n0 + images): the kSide × kSide window of every
+// plane at (4·th, 4·tw), through `transform` (window → 25 points), stored as
+// out[ξ][p][plane], or with `in_panels` as out[ξ][plane / 16][p][plane % 16] (a
+// GEMM's B, whose rows are then contiguous). `map` is scratch for one image's
+// channels-last copy.
+// The images' tiles are tiles [p0, p0 + images · tiles per image) of `tiles` in out.
+template <int64_t kSide, class Transform>
+void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, Transform&& transform,
+                       float* map, float* out, bool in_panels, int64_t p0, int64_t tiles) {
+  const int64_t planes = in.planes(), xi_stride = tiles * planes;
+  const int64_t rows = kM * (t.rows - 1) + kSide, cols = kM * (t.cols - 1) + kSide;
+  v8 window[kSide * kSide], points[kXi];
+  for (int64_t i = 0; i < images; ++i) {
+    channels_last(in, n0 + i, rows, cols, map);
+    for (int64_t th = 0; th < t.rows; ++th)
+      for (int64_t tw = 0; tw < t.cols; ++tw) {
+        const int64_t p = p0 + (i * t.rows + th) * t.cols + tw;
+        const float* corner = map + (kM * th * cols + kM * tw) * planes;
+        for (int64_t c = 0; c < planes; c += kLanes) {
+          for (int64_t du = 0; du < kSide; ++du)
+            for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * planes + c);
+          transform(window, points);
+          float* dst = out + (in_panels ? (c / kPanel * tiles + p) * kPanel + c % kPanel : p * planes + c);
+          for (int64_t k = 0; k < kXi; ++k) store(dst + k * xi_stride, points[k]);
+        }
+      }
+  }
+}
+int64_t map_floats(const Planes& in, const Tiling& t) { return (kM * t.rows + 1) * (kM * t.cols + 1) * in.planes(); }
+
+// out = Aᵀ M A (+ bias) for M[ξ][p][plane], each 4×4 tile written where it falls
+// inside the output planes.
+void transform_output(const float* m, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
+                      const float* bias) {
+  const int64_t planes = out.planes(), xi_stride = images * t.per_image() * planes;
+  int64_t at[kM * kM];
+  v8 points[kXi], tile[kM * kM];
+  for (int64_t i = 0; i < images; ++i) {
+    float* image = out.data + (n0 + i) * out.image_stride;
+    for (int64_t th = 0; th < t.rows; ++th)
+      for (int64_t tw = 0; tw < t.cols; ++tw) {
+        const int64_t p = (i * t.rows + th) * t.cols + tw;
+        for (int group = 0; group < out.groups; ++group) {
+          window_offsets(out, group, th, tw, kM, at);
+          for (int64_t c = 0; c < out.channels; c += kLanes) {
+            const float* src = m + p * planes + group * out.channels + c;
+            for (int64_t k = 0; k < kXi; ++k) points[k] = load(src + k * xi_stride);
+            output_2d(points, tile);
+            const v8 b = bias ? load(bias + group * out.channels + c) : v8{};
+            float* plane = image + c * out.channel_stride;
+            for (int64_t k = 0; k < kM * kM; ++k)
+              if (at[k] >= 0) store_lanes(plane + at[k], out.channel_stride, tile[k] + b);
+          }
+        }
+      }
+  }
+}
+
+// U = (G g Gᵀ) for every 2×2 sub-kernel g (eq. 8's U), stored as the GEMMs' B:
+// U[ξ][c_out / 16][c_in][c_out % 16]. Forward: c_out = o, c_in = (2p + q)·C + c,
+// g[a][b] = w[o][c][2a + p][2b + q]. Input gradient: c_out = (2p + q)·C + c, c_in = o,
+// and g flipped: g[a][b] = w[o][c][2(1 − a) + p][2(1 − b) + q]. 8 c_out at a time.
+void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u) {
+  const int64_t phases = 4 * g.c;
+  const int64_t c_out = for_input_gradient ? phases : g.o, c_in = for_input_gradient ? g.o : phases;
+  parallel_for(0, c_out / kLanes, c_in * 16 * kXi * kLanes, [&](int64_t block) {
+    const int64_t r = block * kLanes;
+    float lanes[4][kLanes];
+    v8 sub[4], points[kXi];
+    for (int64_t i = 0; i < c_in; ++i) {
+      // Lane l's kernel (o, c) and phase.
+      const int64_t phase = for_input_gradient ? r / g.c : i / g.c, p = phase / 2, q = phase % 2;
+      const float* kernel = for_input_gradient ? w + (i * g.c + r % g.c) * 16 : w + (r * g.c + i % g.c) * 16;
+      const int64_t lane_stride = for_input_gradient ? 16 : g.c * 16;
+      for (int64_t a = 0; a < 2; ++a)
+        for (int64_t b = 0; b < 2; ++b) {
+          const int64_t kh = for_input_gradient ? 2 * (1 - a) + p : 2 * a + p;
+          const int64_t kw = for_input_gradient ? 2 * (1 - b) + q : 2 * b + q;
+          for (int64_t l = 0; l < kLanes; ++l) lanes[a * 2 + b][l] = kernel[l * lane_stride + kh * 4 + kw];
+        }
+      for (int e = 0; e < 4; ++e) sub[e] = load(lanes[e]);
+      kernel_2d(sub, points);
+      for (int64_t k = 0; k < kXi; ++k)
+        store(u + ((k * (c_out / kPanel) + r / kPanel) * c_in + i) * kPanel + r % kPanel, points[k]);
+    }
+  });
+}
+
+// Runs body(first_image, images, thread) over the batch: each thread an equal share
+// of the images (±1) in chunks of about kChunkTiles tiles, with single-threaded
+// GEMMs. A batch smaller than the thread count runs on the calling thread, where the
+// GEMMs thread themselves. Returns the number of threads used.
+template <class F>
+int for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
+  const int64_t chunk = std::max<int64_t>(kChunkTiles / tiles_per_image, 1);
+  auto run = [&](int64_t begin, int64_t end, int thread) {
+    const int64_t count = ceil_div(end - begin, chunk);
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t lo = begin + (end - begin) * k / count, hi = begin + (end - begin) * (k + 1) / count;
+      body(lo, hi - lo, thread);
+    }
+  };
+  const int threads = omp_get_max_threads();
+  if (threads > 1 && n >= threads && !omp_in_parallel()) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), count = omp_get_num_threads();
+      run(n * t / count, n * (t + 1) / count, t);
+    }
+    return threads;
+  }
+  run(0, n, 0);
+  return 1;
+}
+
+// y (or x_grad) from in-planes through weights u[ξ][c_out][c_in]: the common body of
+// the forward pass and the input gradient.
+void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& out, const float* bias,
+               int64_t n) {
+  const int64_t c_in = in.planes(), c_out = out.planes();
+  for_each_chunk(n, t.per_image(), [&](int64_t n0, int64_t images, int) {
+    const int64_t tiles = images * t.per_image();
+    float* v = scratch(t_v, kXi * tiles * c_in);
+    float* m = scratch(t_m, kXi * tiles * c_out);
+    transform_windows<kN>(in, t, n0, images, input_2d, scratch(t_map, map_floats(in, t)), v, false, 0, tiles);
+    for (int64_t xi = 0; xi < kXi; ++xi)  // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out)
+      multiply(tiles, c_out, c_in, {v + xi * tiles * c_in, c_in, 1}, {u + xi * c_out * c_in, kPanel, kPanel * c_in},
+               m + xi * tiles * c_out, c_out, /*accumulate=*/false);
+    transform_output(m, t, n0, images, out, bias);
+  });
+}
+
+}  // namespace
+
+bool conv2d_winograd_applies(const ConvGeometry& g) {
+  static const bool enabled = [] {
+    const char* flag = std::getenv("ADX_WINOGRAD");
+    return !(flag && std::strcmp(flag, "0") == 0);
+  }();
+  const Conv2dOptions& o = g.opt;
+  return enabled && g.kh == 4 && g.kw == 4 && o.stride_h == 2 && o.stride_w == 2 && o.pad_h == 1 &&
+         o.pad_w == 1 && o.dilation_h == 1 && o.dilation_w == 1 && o.groups == 1 && g.c % kLanes == 0 &&
+         g.o % kPanel == 0 && g.c >= 16 && g.oh >= 1 && g.ow >= 1;
+}
+
+void conv2d_winograd_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                             float* y) {
+  const Tiling t{ceil_div(g.oh, kM), ceil_div(g.ow, kM)};
+  float* u = scratch(t_u, kXi * g.o * 4 * g.c);
+  transform_weights(g, w, /*for_input_gradient=*/false, u);
+  correlate(phase_planes(g, x), t, u, padded_planes(y, g.o, g.oh, g.ow, 0), bias, g.n);
+}
+
+void conv2d_winograd_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
+                                   float* x_grad) {
+  // Each phase of x_grad is (oh + 1) × (ow + 1): the output gradient padded by one
+  // before, correlated with the flipped sub-kernels. Every pixel of x_grad is one
+  // element of one phase, so every pixel is written.
+  const Tiling t{ceil_div(g.oh + 1, kM), ceil_div(g.ow + 1, kM)};
+  float* u = scratch(t_u, kXi * g.o * 4 * g.c);
+  transform_weights(g, w, /*for_input_gradient=*/true, u);
+  correlate(padded_planes(y_grad, g.o, g.oh, g.ow, 1), t, u, phase_planes(g, x_grad), nullptr, g.n);
+}
+
+void conv2d_winograd_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
+                                     float* w_grad) {
+  const Tiling t{ceil_div(g.oh, kM), ceil_div(g.ow, kM)};
+  const Planes in = phase_planes(g, x), grad = padded_planes(y_grad, g.o, g.oh, g.ow, 0);
+  const int64_t c_in = in.planes(), panels = c_in / kPanel, per_image = t.per_image();
+  // S[ξ][o][c_in] = Σ_p (A dY Aᵀ)[ξ][p][o] · (Bᵀ d B)[ξ][p][c_in] over every tile p:
+  // the transforms split over threads by image, then the products by (ξ, panel of
+  // 16 c_in), each summing all tiles in order, so the result does not depend on the
+  // thread count. Images go in groups of at most kGroupTiles tiles, to bound memory.
+  const int64_t group = std::max<int64_t>(kGroupTiles / per_image, 1);
+  float* s = scratch(t_partial, kXi * g.o * c_in);
+  if (g.n == 0) std::fill_n(s, kXi * g.o * c_in, 0.0f);
+  for (int64_t n0 = 0; n0 < g.n; n0 += group) {
+    const int64_t images = std::min(group, g.n - n0), tiles = images * per_image;
+    float* v = scratch(t_v, kXi * tiles * c_in);
+    float* d = scratch(t_m, kXi * tiles * g.o);
+    parallel_for(0, images, per_image * kXi * (c_in + g.o), [&](int64_t i) {
+      float* map = scratch(t_map, std::max(map_floats(in, t), map_floats(grad, t)));
+      transform_windows<kN>(in, t, n0 + i, 1, input_2d, map, v, /*in_panels=*/true, i * per_image, tiles);
+      transform_windows<kM>(grad, t, n0 + i, 1, gradient_2d, map, d, /*in_panels=*/false, i * per_image, tiles);
+    });
+    parallel_for(0, kXi * panels, g.o * kPanel * tiles, [&](int64_t job) {
+      const int64_t xi = job / panels, j = job % panels;
+      // S_ξ (+)= D_ξᵀ V_ξ: (o × tiles)·(tiles × 16 c_in)
+      multiply(g.o, kPanel, tiles, {d + xi * tiles * g.o, 1, g.o}, {v + (xi * panels + j) * tiles * kPanel, kPanel, 0},
+               s + xi * g.o * c_in + j * kPanel, c_in, /*accumulate=*/n0 > 0);
+    });
+  }
+  // dW[o][c][2a + p][2b + q] = (Gᵀ S G)[a][b].
+  parallel_for(0, g.o, c_in * kXi * 4, [&](int64_t o) {
+    v8 points[kXi], sub[4];
+    for (int64_t phase = 0; phase < c_in; phase += kLanes) {
+      const int64_t p = phase / g.c / 2, q = phase / g.c % 2, c = phase % g.c;
+      for (int64_t k = 0; k < kXi; ++k) points[k] = load(s + (k * g.o + o) * c_in + phase);
+      kernel_adjoint_2d(points, sub);
+      for (int64_t l = 0; l < kLanes; ++l) {
+        float* kernel = w_grad + (o * g.c + c + l) * 16;
+        for (int64_t a = 0; a < 2; ++a)
+          for (int64_t b = 0; b < 2; ++b) kernel[(2 * a + p) * 4 + 2 * b + q] = sub[a * 2 + b][l];
+      }
+    }
+  });
+}
+
+}  // namespace adx::cpu
