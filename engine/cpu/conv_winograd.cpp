@@ -74,7 +74,7 @@ float* scratch(std::vector<float>& buffer, int64_t count) {
   return buffer.data();
 }
 thread_local std::vector<float> t_u, t_partial;  // the calling thread's weights / weight-gradient sums
-thread_local std::vector<float> t_v, t_m, t_map;  // each worker's chunk and channels-last image
+thread_local std::vector<float> t_v, t_m, t_block;  // each worker's chunk and channels-last block
 
 // ---------------------------------------------------------------------------------
 // The transforms, on 8 planes at once. Each 1-D transform reads `s`-strided inputs.
@@ -154,30 +154,23 @@ inline void gradient_2d(const v8* y, v8* out) {
 }
 
 // ---------------------------------------------------------------------------------
-// Planes: a batch of maps seen as groups × channels planes. Element (u, v) of plane
-// (group, c) of image n sits at row step·u + row0[group], column step·v + col0[group]
-// of map (n, c); outside rows × cols it reads as zero and writes are dropped. x's four
-// stride phases are groups 2p + q with step 2 and offset (p − 1, q − 1); a map padded
-// by k before is one group with step 1 and offset −k.
+// Planes: a batch of maps seen as step² groups of `channels` planes. Element (u, v)
+// of plane (group p·step + q, c) of image n is element (step·u + p + offset,
+// step·v + q + offset) of map (n, c); outside the map it reads as zero and writes are
+// dropped. x's four stride phases: step 2, offset −1 (X_pq[u][v] = x[2u + p − 1][2v + q − 1]);
+// a map padded by k before: step 1, offset −k.
 struct Planes {
   float* data;  // const for sources (the constructors take const and cast)
-  int64_t image_stride, channel_stride, rows, cols, step, channels;
-  int groups;
-  int64_t row0[4], col0[4];
-  int64_t planes() const { return groups * channels; }
+  int64_t image_stride, channel_stride, rows, cols, step, offset, channels;
+  int64_t groups() const { return step * step; }
+  int64_t planes() const { return groups() * channels; }
 };
 
 Planes phase_planes(const ConvGeometry& g, const float* x) {
-  return {const_cast<float*>(x), g.c * g.h * g.w, g.h * g.w, g.h, g.w, 2, g.c, 4, {-1, -1, 0, 0}, {-1, 0, -1, 0}};
+  return {const_cast<float*>(x), g.c * g.h * g.w, g.h * g.w, g.h, g.w, 2, -1, g.c};
 }
 Planes padded_planes(const float* y, int64_t channels, int64_t rows, int64_t cols, int64_t pad) {
-  return {const_cast<float*>(y), channels * rows * cols, rows * cols, rows, cols, 1, channels, 1,
-          {-pad, 0, 0, 0}, {-pad, 0, 0, 0}};
-}
-
-// Stores the 8 lanes of v at p, p + stride, …, p + 7·stride: one element of 8 planes.
-inline void store_lanes(float* p, int64_t stride, v8 v) {
-  for (int l = 0; l < kLanes; ++l) p[l * stride] = v[l];
+  return {const_cast<float*>(y), channels * rows * cols, rows * cols, rows, cols, 1, -pad, channels};
 }
 
 inline v8 load(const float* p) {
@@ -254,101 +247,184 @@ void multiply(int64_t rows, int64_t cols, int64_t depth, const Operand& a, const
   }
 }
 
-// The map offsets of a side × side window at tile (th, tw) of a group's planes, −1
-// where the element falls outside the map.
-void window_offsets(const Planes& pl, int group, int64_t th, int64_t tw, int64_t side, int64_t* at) {
-  for (int64_t du = 0; du < side; ++du) {
-    const int64_t row = pl.step * (kM * th + du) + pl.row0[group];
-    for (int64_t dv = 0; dv < side; ++dv) {
-      const int64_t col = pl.step * (kM * tw + dv) + pl.col0[group];
-      const bool inside = row >= 0 && row < pl.rows && col >= 0 && col < pl.cols;
-      at[du * side + dv] = inside ? row * pl.cols + col : -1;
-    }
-  }
-}
-
 struct Tiling {
   int64_t rows, cols;  // tiles per image side
   int64_t per_image() const { return rows * cols; }
 };
 
-// One image's planes copied channels-last, map[u][v][plane] for u < rows, v < cols,
-// zero outside the source maps: the transforms then read 8 planes with one load.
-void channels_last(const Planes& in, int64_t n, int64_t rows, int64_t cols, float* map) {
-  const int64_t planes = in.planes();
-  const float* image = in.data + n * in.image_stride;
-  for (int group = 0; group < in.groups; ++group)
-    for (int64_t u = 0; u < rows; ++u) {
-      const int64_t row = in.step * u + in.row0[group];
-      for (int64_t v = 0; v < cols; ++v) {
-        const int64_t col = in.step * v + in.col0[group];
-        float* dst = map + (u * cols + v) * planes + group * in.channels;
-        if (row < 0 || row >= in.rows || col < 0 || col >= in.cols) {
-          std::fill_n(dst, in.channels, 0.0f);
+// ---------------------------------------------------------------------------------
+// Between the NCHW maps and the transforms, which run on 8 planes at once, 8 planes
+// of an image go through a channels-last block, block[group][u][v][8 planes], by
+// 8 × 8 transposes: 8 rows of 8 pixels in, 8 pixels of 8 planes out, and back.
+
+// Transposes the 8 × 8 matrix whose rows are r[0..7].
+inline void transpose8(v8* r) {
+#ifdef __AVX__
+  __m256 t[8], u[8];
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm256_unpacklo_ps(std::bit_cast<__m256>(r[k]), std::bit_cast<__m256>(r[k + 1]));
+    t[k + 1] = _mm256_unpackhi_ps(std::bit_cast<__m256>(r[k]), std::bit_cast<__m256>(r[k + 1]));
+  }
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int k = 0; k < 4; ++k) {
+    r[k] = std::bit_cast<v8>(_mm256_permute2f128_ps(u[k], u[k + 4], 0x20));
+    r[k + 4] = std::bit_cast<v8>(_mm256_permute2f128_ps(u[k], u[k + 4], 0x31));
+  }
+#else
+  for (int i = 0; i < 8; ++i)
+    for (int j = i + 1; j < 8; ++j) std::swap(r[i][j], r[j][i]);
+#endif
+}
+
+// The first `count` floats at p (0 < count ≤ 8), zero after: a row's tail, never
+// reading past it.
+inline v8 load_first(const float* p, int64_t count) {
+  if (count == kLanes) return load(p);
+#ifdef __AVX2__
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return std::bit_cast<v8>(_mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(count)), lanes)));
+#else
+  v8 v{};
+  for (int64_t l = 0; l < count; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+// Stores the first `count` lanes of v at p.
+inline void store_first(float* p, v8 v, int64_t count) {
+  if (count == kLanes) return store(p, v);
+  for (int64_t l = 0; l < count; ++l) p[l] = v[l];
+}
+
+// Where pixel `pos` of a map lands in the planes: group coordinate and index.
+struct Place {
+  int64_t phase, index;
+};
+Place place(const Planes& pl, int64_t pos) { return {(pos - pl.offset) % pl.step, (pos - pl.offset) / pl.step}; }
+
+// Planes [c, c + 8) of every group of image n into block[group][u][v][8] for u < rows,
+// v < cols, zero where the element lies outside the map.
+void gather_block(const Planes& in, int64_t n, int64_t c, int64_t rows, int64_t cols, float* block) {
+  // Zeros first where the windows reach past the map: whole rows of the block, or
+  // single columns.
+  auto outside = [](int64_t pos, int64_t extent) { return pos < 0 || pos >= extent; };
+  for (int64_t p = 0; p < in.step; ++p)
+    for (int64_t q = 0; q < in.step; ++q)
+      for (int64_t u = 0; u < rows; ++u) {
+        float* line = block + ((p * in.step + q) * rows + u) * cols * kLanes;
+        if (outside(in.step * u + p + in.offset, in.rows)) {
+          std::fill_n(line, cols * kLanes, 0.0f);
           continue;
         }
-        const float* src = image + row * in.cols + col;
-        for (int64_t c = 0; c < in.channels; ++c) dst[c] = src[c * in.channel_stride];
+        for (int64_t v = 0; v < cols; ++v)
+          if (outside(in.step * v + q + in.offset, in.cols)) store(line + v * kLanes, v8{});
       }
+  const float* maps = in.data + n * in.image_stride + c * in.channel_stride;
+  v8 column[kLanes];
+  for (int64_t row = 0; row < in.rows; ++row) {
+    const Place r = place(in, row);
+    if (r.index >= rows) continue;
+    for (int64_t w0 = 0; w0 < in.cols; w0 += kLanes) {
+      const int64_t count = std::min(kLanes, in.cols - w0);
+      for (int64_t k = 0; k < kLanes; ++k)  // plane k's pixels w0 … w0 + 7
+        column[k] = load_first(maps + k * in.channel_stride + row * in.cols + w0, count);
+      transpose8(column);  // column[j]: pixel w0 + j of the 8 planes
+      for (int64_t j = 0; j < count; ++j) {
+        const Place q = place(in, w0 + j);
+        if (q.index < cols)
+          store(block + (((r.phase * in.step + q.phase) * rows + r.index) * cols + q.index) * kLanes, column[j]);
+      }
+    }
+  }
+}
+
+// The inverse: block[group][u][v][8] into planes [c, c + 8) of image n's maps. Every
+// pixel of the maps must lie inside the block.
+void scatter_block(const float* block, int64_t rows, int64_t cols, const Planes& out, int64_t n, int64_t c) {
+  float* maps = out.data + n * out.image_stride + c * out.channel_stride;
+  v8 column[kLanes];
+  for (int64_t row = 0; row < out.rows; ++row) {
+    const Place r = place(out, row);
+    for (int64_t w0 = 0; w0 < out.cols; w0 += kLanes) {
+      const int64_t count = std::min(kLanes, out.cols - w0);
+      for (int64_t j = 0; j < kLanes; ++j) {
+        const Place q = place(out, w0 + j);
+        column[j] = j < count ? load(block + (((r.phase * out.step + q.phase) * rows + r.index) * cols + q.index) * kLanes)
+                              : v8{};
+      }
+      transpose8(column);  // column[k]: plane k's pixels w0 … w0 + 7
+      for (int64_t k = 0; k < kLanes; ++k) store_first(maps + k * out.channel_stride + row * out.cols + w0, column[k], count);
+    }
+  }
+}
+
+// Floats of one image's block for kSide × kSide windows (input) or 4 × 4 tiles (output).
+int64_t block_floats(const Planes& pl, const Tiling& t, int64_t side) {
+  return pl.groups() * (kM * (t.rows - 1) + side) * (kM * (t.cols - 1) + side) * kLanes;
+}
+
+// How transformed tiles are stored: by tile, out[p][ξ][plane] (a tile's points
+// contiguous, for the output transform that reads them back); by point,
+// out[ξ][p][plane]; or in panels, out[ξ][plane / 16][p][plane % 16] (a GEMM's B,
+// whose rows are then contiguous).
+enum class Layout { kByTile, kByPoint, kPanels };
+
+// For every tile of images [n0, n0 + images): the kSide × kSide window of every
+// plane at (4·th, 4·tw), through `transform` (window → 25 points), stored in
+// `layout`. The images' tiles are tiles [p0, p0 + images · tiles per image) of the
+// `tiles` in out. `block` is scratch (block_floats).
+template <int64_t kSide, class Transform>
+void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, Transform&& transform,
+                       float* block, float* out, Layout layout, int64_t p0, int64_t tiles) {
+  const int64_t planes = in.planes(), xi_stride = layout == Layout::kByTile ? planes : tiles * planes;
+  const int64_t rows = kM * (t.rows - 1) + kSide, cols = kM * (t.cols - 1) + kSide;
+  v8 window[kSide * kSide], points[kXi];
+  for (int64_t i = 0; i < images; ++i)
+    for (int64_t c = 0; c < in.channels; c += kLanes) {
+      gather_block(in, n0 + i, c, rows, cols, block);
+      for (int64_t group = 0; group < in.groups(); ++group)
+        for (int64_t th = 0; th < t.rows; ++th)
+          for (int64_t tw = 0; tw < t.cols; ++tw) {
+            const float* corner = block + ((group * rows + kM * th) * cols + kM * tw) * kLanes;
+            for (int64_t du = 0; du < kSide; ++du)
+              for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * kLanes);
+            transform(window, points);
+            const int64_t p = p0 + (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
+            float* dst = out + (layout == Layout::kPanels  ? (plane / kPanel * tiles + p) * kPanel + plane % kPanel
+                                : layout == Layout::kByTile ? p * kXi * planes + plane
+                                                            : p * planes + plane);
+            for (int64_t k = 0; k < kXi; ++k) store(dst + k * xi_stride, points[k]);
+          }
     }
 }
 
-// For every tile of images [n0, n0 + images): the kSide × kSide window of every
-// plane at (4·th, 4·tw), through `transform` (window → 25 points), stored as
-// out[ξ][p][plane], or with `in_panels` as out[ξ][plane / 16][p][plane % 16] (a
-// GEMM's B, whose rows are then contiguous). `map` is scratch for one image's
-// channels-last copy.
-// The images' tiles are tiles [p0, p0 + images · tiles per image) of `tiles` in out.
-template <int64_t kSide, class Transform>
-void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, Transform&& transform,
-                       float* map, float* out, bool in_panels, int64_t p0, int64_t tiles) {
-  const int64_t planes = in.planes(), xi_stride = tiles * planes;
-  const int64_t rows = kM * (t.rows - 1) + kSide, cols = kM * (t.cols - 1) + kSide;
-  v8 window[kSide * kSide], points[kXi];
-  for (int64_t i = 0; i < images; ++i) {
-    channels_last(in, n0 + i, rows, cols, map);
-    for (int64_t th = 0; th < t.rows; ++th)
-      for (int64_t tw = 0; tw < t.cols; ++tw) {
-        const int64_t p = p0 + (i * t.rows + th) * t.cols + tw;
-        const float* corner = map + (kM * th * cols + kM * tw) * planes;
-        for (int64_t c = 0; c < planes; c += kLanes) {
-          for (int64_t du = 0; du < kSide; ++du)
-            for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * planes + c);
-          transform(window, points);
-          float* dst = out + (in_panels ? (c / kPanel * tiles + p) * kPanel + c % kPanel : p * planes + c);
-          for (int64_t k = 0; k < kXi; ++k) store(dst + k * xi_stride, points[k]);
-        }
-      }
-  }
-}
-int64_t map_floats(const Planes& in, const Tiling& t) { return (kM * t.rows + 1) * (kM * t.cols + 1) * in.planes(); }
-
-// out = Aᵀ M A (+ bias) for M[ξ][p][plane], each 4×4 tile written where it falls
-// inside the output planes.
+// out = Aᵀ M A (+ bias) for M[p][ξ][plane] (tiles numbered as in transform_windows),
+// each 4×4 tile written where it falls inside the output planes.
 void transform_output(const float* m, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
-                      const float* bias) {
-  const int64_t planes = out.planes(), xi_stride = images * t.per_image() * planes;
-  int64_t at[kM * kM];
+                      const float* bias, float* block, int64_t p0) {
+  const int64_t planes = out.planes(), rows = kM * t.rows, cols = kM * t.cols;
   v8 points[kXi], tile[kM * kM];
-  for (int64_t i = 0; i < images; ++i) {
-    float* image = out.data + (n0 + i) * out.image_stride;
-    for (int64_t th = 0; th < t.rows; ++th)
-      for (int64_t tw = 0; tw < t.cols; ++tw) {
-        const int64_t p = (i * t.rows + th) * t.cols + tw;
-        for (int group = 0; group < out.groups; ++group) {
-          window_offsets(out, group, th, tw, kM, at);
-          for (int64_t c = 0; c < out.channels; c += kLanes) {
-            const float* src = m + p * planes + group * out.channels + c;
-            for (int64_t k = 0; k < kXi; ++k) points[k] = load(src + k * xi_stride);
+  for (int64_t i = 0; i < images; ++i)
+    for (int64_t c = 0; c < out.channels; c += kLanes) {
+      for (int64_t group = 0; group < out.groups(); ++group) {
+        const int64_t plane = group * out.channels + c;
+        const v8 b = bias ? load(bias + plane) : v8{};
+        for (int64_t th = 0; th < t.rows; ++th)
+          for (int64_t tw = 0; tw < t.cols; ++tw) {
+            const float* src = m + (p0 + (i * t.rows + th) * t.cols + tw) * kXi * planes + plane;
+            for (int64_t k = 0; k < kXi; ++k) points[k] = load(src + k * planes);
             output_2d(points, tile);
-            const v8 b = bias ? load(bias + group * out.channels + c) : v8{};
-            float* plane = image + c * out.channel_stride;
-            for (int64_t k = 0; k < kM * kM; ++k)
-              if (at[k] >= 0) store_lanes(plane + at[k], out.channel_stride, tile[k] + b);
+            float* corner = block + ((group * rows + kM * th) * cols + kM * tw) * kLanes;
+            for (int64_t di = 0; di < kM; ++di)
+              for (int64_t dj = 0; dj < kM; ++dj) store(corner + (di * cols + dj) * kLanes, tile[di * kM + dj] + b);
           }
-        }
       }
-  }
+      scatter_block(block, rows, cols, out, n0 + i, c);
+    }
 }
 
 // U = (G g Gᵀ) for every 2×2 sub-kernel g (eq. 8's U), stored as the GEMMs' B:
@@ -381,18 +457,17 @@ void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gra
   });
 }
 
-// Runs body(first_image, images, thread) over the batch: each thread an equal share
-// of the images (±1) in chunks of about kChunkTiles tiles, with single-threaded
-// GEMMs. A batch smaller than the thread count runs on the calling thread, where the
-// GEMMs thread themselves. Returns the number of threads used.
+// Runs body(first_image, images) over the batch: each thread an equal share of the
+// images (±1) in chunks of about kChunkTiles tiles. A batch smaller than the thread
+// count runs on the calling thread, whose products then thread themselves.
 template <class F>
-int for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
+void for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
   const int64_t chunk = std::max<int64_t>(kChunkTiles / tiles_per_image, 1);
-  auto run = [&](int64_t begin, int64_t end, int thread) {
+  auto run = [&](int64_t begin, int64_t end) {
     const int64_t count = ceil_div(end - begin, chunk);
     for (int64_t k = 0; k < count; ++k) {
       const int64_t lo = begin + (end - begin) * k / count, hi = begin + (end - begin) * (k + 1) / count;
-      body(lo, hi - lo, thread);
+      body(lo, hi - lo);
     }
   };
   const int threads = omp_get_max_threads();
@@ -400,12 +475,11 @@ int for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
 #pragma omp parallel num_threads(threads)
     {
       const int t = omp_get_thread_num(), count = omp_get_num_threads();
-      run(n * t / count, n * (t + 1) / count, t);
+      run(n * t / count, n * (t + 1) / count);
     }
-    return threads;
+    return;
   }
-  run(0, n, 0);
-  return 1;
+  run(0, n);
 }
 
 // y (or x_grad) from in-planes through weights u[ξ][c_out][c_in]: the common body of
@@ -413,15 +487,19 @@ int for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
 void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& out, const float* bias,
                int64_t n) {
   const int64_t c_in = in.planes(), c_out = out.planes();
-  for_each_chunk(n, t.per_image(), [&](int64_t n0, int64_t images, int) {
+  for_each_chunk(n, t.per_image(), [&](int64_t n0, int64_t images) {
     const int64_t tiles = images * t.per_image();
     float* v = scratch(t_v, kXi * tiles * c_in);
     float* m = scratch(t_m, kXi * tiles * c_out);
-    transform_windows<kN>(in, t, n0, images, input_2d, scratch(t_map, map_floats(in, t)), v, false, 0, tiles);
-    for (int64_t xi = 0; xi < kXi; ++xi)  // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out)
-      multiply(tiles, c_out, c_in, {v + xi * tiles * c_in, c_in, 1}, {u + xi * c_out * c_in, kPanel, kPanel * c_in},
-               m + xi * tiles * c_out, c_out, /*accumulate=*/false);
-    transform_output(m, t, n0, images, out, bias);
+    float* block = scratch(t_block, std::max(block_floats(in, t, kN), block_floats(out, t, kM)));
+    transform_windows<kN>(in, t, n0, images, input_2d, block, v, Layout::kByTile, 0, tiles);
+    // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out). Threaded only when the batch was too
+    // small to share out (inside the threads' region parallel_for runs serially).
+    parallel_for(0, kXi, tiles * c_in * c_out, [&](int64_t xi) {
+      multiply(tiles, c_out, c_in, {v + xi * c_in, kXi * c_in, 1}, {u + xi * c_out * c_in, kPanel, kPanel * c_in},
+               m + xi * c_out, kXi * c_out, /*accumulate=*/false);
+    });
+    transform_output(m, t, n0, images, out, bias, block, 0);
   });
 }
 
@@ -474,9 +552,9 @@ void conv2d_winograd_backward_weight(const ConvGeometry& g, const float* x, cons
     float* v = scratch(t_v, kXi * tiles * c_in);
     float* d = scratch(t_m, kXi * tiles * g.o);
     parallel_for(0, images, per_image * kXi * (c_in + g.o), [&](int64_t i) {
-      float* map = scratch(t_map, std::max(map_floats(in, t), map_floats(grad, t)));
-      transform_windows<kN>(in, t, n0 + i, 1, input_2d, map, v, /*in_panels=*/true, i * per_image, tiles);
-      transform_windows<kM>(grad, t, n0 + i, 1, gradient_2d, map, d, /*in_panels=*/false, i * per_image, tiles);
+      float* block = scratch(t_block, std::max(block_floats(in, t, kN), block_floats(grad, t, kM)));
+      transform_windows<kN>(in, t, n0 + i, 1, input_2d, block, v, Layout::kPanels, i * per_image, tiles);
+      transform_windows<kM>(grad, t, n0 + i, 1, gradient_2d, block, d, Layout::kByPoint, i * per_image, tiles);
     });
     parallel_for(0, kXi * panels, g.o * kPanel * tiles, [&](int64_t job) {
       const int64_t xi = job / panels, j = job % panels;
