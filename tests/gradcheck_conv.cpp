@@ -177,11 +177,12 @@ TEST(GradcheckConv2dWeightGrad, SecondOrder) {
   EXPECT_TRUE(gradgradcheck(f, {uniform({2, 3, 5, 5}, -1, 1, 71), uniform({2, 2, 3, 3}, -1, 1, 72)}));
 }
 
-// The Winograd path (4×4, stride 2, padding 1, ≥ 16 channels; engine/cpu/conv_winograd.cpp)
-// serves all three maps of these, so its forward, input and weight gradients are each
-// other's adjoints up to its rounding; first and second order. The convolution is
-// linear in each input, so a wider step (1e-2) costs no truncation error and keeps the
-// forward's rounding (≈1e-5 of outputs near 10) out of the finite differences.
+// The Winograd paths (engine/cpu/conv_winograd.cpp: 4×4 at stride 2 and 3×3 at stride
+// 1, padding 1, ≥ 16 channels) serve all three maps of these, so their forward, input
+// and weight gradients are each other's adjoints up to rounding; first and second
+// order. The convolution is linear in each input, so a wider step (1e-2) costs no
+// truncation error and keeps the forward's rounding (≈1e-5 of outputs near 10) out of
+// the finite differences.
 TEST(GradcheckConv2d, WinogradPath) {
   Fn f = [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], Conv2dOptions::make(2, 1)); };
   GradcheckOptions opt;
@@ -189,6 +190,21 @@ TEST(GradcheckConv2d, WinogradPath) {
   EXPECT_TRUE(gradcheck(f, {uniform({2, 16, 6, 6}, -1, 1, 93), uniform({16, 16, 4, 4}, -1, 1, 94),
                             uniform({16}, -1, 1, 95)},
                         opt));
+}
+
+TEST(GradcheckConv2d, Winograd3x3Path) {
+  Fn f = [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], Conv2dOptions::make(1, 1)); };
+  GradcheckOptions opt;
+  opt.eps = 1e-2;
+  EXPECT_TRUE(gradcheck(f, {uniform({2, 16, 4, 3}, -1, 1, 96), uniform({16, 16, 3, 3}, -1, 1, 97),
+                            uniform({16}, -1, 1, 98)},
+                        opt));
+}
+
+TEST(GradcheckConv2d, Winograd3x3PathSecondOrder) {
+  const Conv2dOptions o = Conv2dOptions::make(1, 1);
+  Fn f = [o](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], Tensor(), o); };
+  EXPECT_TRUE(gradgradcheck(f, {uniform({1, 16, 3, 3}, -1, 1, 99), uniform({16, 16, 3, 3}, -1, 1, 100)}));
 }
 
 TEST(GradcheckConv2d, WinogradPathSecondOrder) {

@@ -227,23 +227,28 @@ TEST(Conv2d, MatchesDirectLoops) {
   cpu::set_num_threads(saved_threads);
 }
 
-// The Winograd path (4×4 kernels, stride 2, padding 1; conv_winograd.cpp) against the
-// direct loops. Its transforms add terms up to 8× the result, so its error is bounded
+// The Winograd paths (conv_winograd.cpp: F(4×4, 2×2) for 4×4 kernels at stride 2,
+// F(2×2, 3×3) for 3×3 kernels at stride 1, both with padding 1) against the direct
+// loops. Their transforms add terms larger than the result, so the error is bounded
 // against the tensor's largest value rather than element by element: measured
-// 0.7–7e-6 of it here, bound 2e-5 (the im2col path's, with ADX_WINOGRAD=0: 0.5–5e-7). Cases: the critic's second layer
-// (smaller batch); odd and uneven sizes whose last tiles hang over the map; four tiles
-// a side; a 1×1 output; a single image (the GEMMs threaded instead of the images).
+// 0.7–7e-6 of it here for F(4×4, 2×2) and 1–4e-7 for F(2×2, 3×3), bound 2e-5 (the
+// im2col path's, with ADX_WINOGRAD=0: 0.5–5e-7).
+// Cases: the critic's second layer (smaller batch); odd and uneven sizes whose last
+// tiles hang over the map; several tiles a side; 1×1 and 2×2 outputs; a single image
+// (the products threaded instead of the images); ResNet's and VGG-F's 3×3 layers.
 TEST(Conv2d, WinogradMatchesDirectLoops) {
   struct Case {
     Shape x, w;
+    int64_t stride;
   };
   const std::vector<Case> cases = {
-      {{5, 64, 14, 14}, {128, 64, 4, 4}}, {{2, 24, 9, 11}, {16, 24, 4, 4}}, {{3, 16, 28, 28}, {16, 16, 4, 4}},
-      {{3, 16, 2, 2}, {16, 16, 4, 4}},    {{1, 16, 5, 3}, {32, 16, 4, 4}},
+      {{5, 64, 14, 14}, {128, 64, 4, 4}, 2}, {{2, 24, 9, 11}, {16, 24, 4, 4}, 2}, {{3, 16, 28, 28}, {16, 16, 4, 4}, 2},
+      {{3, 16, 2, 2}, {16, 16, 4, 4}, 2},    {{1, 16, 5, 3}, {32, 16, 4, 4}, 2},    {{3, 64, 8, 8}, {64, 64, 3, 3}, 1},
+      {{2, 32, 5, 7}, {16, 32, 3, 3}, 1},    {{5, 16, 2, 2}, {32, 16, 3, 3}, 1},    {{1, 16, 13, 13}, {16, 16, 3, 3}, 1},
+      {{3, 16, 3, 2}, {16, 16, 3, 3}, 1},
   };
   const int saved_threads = cpu::num_threads();
   cpu::set_num_threads(2);
-  const Conv2dOptions o = opts(2, 2, 1, 1);
   uint64_t seed = 300;
   // max |got − want| / max |want|
   auto error = [](const Tensor& got, const std::vector<double>& want) {
@@ -256,18 +261,31 @@ TEST(Conv2d, WinogradMatchesDirectLoops) {
     return worst / scale;
   };
   for (const Case& c : cases) {
+    const Conv2dOptions o = Conv2dOptions::make(c.stride, 1);
+    const int64_t k = c.w[2];
     Tensor x = randn(c.x, seed++), w = randn(c.w, seed++), b = randn({c.w[0]}, seed++);
-    const cpu::ConvGeometry g{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], 4, 4, (c.x[2] - 2) / 2 + 1,
-                              (c.x[3] - 2) / 2 + 1, o};
-    ASSERT_TRUE(cpu::conv2d_winograd_applies(g)) << shape_str(c.x);
+    const cpu::ConvGeometry g{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], k, k, (c.x[2] + 2 - k) / c.stride + 1,
+                              (c.x[3] + 2 - k) / c.stride + 1, o};
+    ASSERT_TRUE(cpu::conv2d_winograd_applies(g)) << shape_str(c.x) << " " << shape_str(c.w);
     Tensor y = conv2d(x, w, b, o);
     ASSERT_EQ(y.shape(), (Shape{g.n, g.o, g.oh, g.ow}));
     Tensor gy = randn(y.shape(), seed++);
     const DirectConv d = direct_conv(x, w, b, gy, o);
-    EXPECT_LT(error(y, d.y), 2e-5) << shape_str(c.x);
+    EXPECT_LT(error(y, d.y), 2e-5) << shape_str(c.x) << " " << shape_str(c.w);
     EXPECT_LT(error(conv_transpose2d_sized(gy, w, o, c.x[2], c.x[3]), d.x_grad), 2e-5) << shape_str(c.x);
-    EXPECT_LT(error(conv2d_weight_grad(x, gy, o, 4, 4), d.w_grad), 2e-5) << shape_str(c.x);
+    EXPECT_LT(error(conv2d_weight_grad(x, gy, o, k, k), d.w_grad), 2e-5) << shape_str(c.x);
   }
+  // Left to the im2col path: 1-pixel outputs of the 3×3 kernel, channels that are not
+  // multiples of 16 (3×3) or 8 (4×4), other strides and paddings, groups.
+  auto applies = [](Shape x, Shape w, Conv2dOptions o) {
+    const int64_t oh = (x[2] + 2 * o.pad_h - w[2]) / o.stride_h + 1, ow = (x[3] + 2 * o.pad_w - w[3]) / o.stride_w + 1;
+    return cpu::conv2d_winograd_applies({x[0], x[1], x[2], x[3], w[0], w[2], w[3], oh, ow, o});
+  };
+  EXPECT_FALSE(applies({2, 64, 1, 1}, {64, 64, 3, 3}, Conv2dOptions::make(1, 1)));
+  EXPECT_FALSE(applies({2, 24, 8, 8}, {32, 24, 3, 3}, Conv2dOptions::make(1, 1)));
+  EXPECT_FALSE(applies({2, 12, 8, 8}, {32, 12, 4, 4}, Conv2dOptions::make(2, 1)));
+  EXPECT_FALSE(applies({2, 16, 8, 8}, {16, 16, 3, 3}, Conv2dOptions::make(2, 1)));
+  EXPECT_FALSE(applies({2, 16, 8, 8}, {16, 16, 3, 3}, Conv2dOptions::make(1, 0)));
   cpu::set_num_threads(saved_threads);
 }
 

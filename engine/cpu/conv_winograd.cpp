@@ -1,13 +1,18 @@
-// Winograd F(4×4, 2×2) convolution for 4×4 kernels at stride 2 with padding 1.
+// Winograd convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", CVPR 2016) for two kinds of layer:
 //
-// Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016): a
-// valid correlation of a 5×5 tile d with a 2×2 kernel g gives a 4×4 output tile as
+// - F(4×4, 2×2) for 4×4 kernels at stride 2 with padding 1 (DCGAN / WGAN-GP);
+// - F(2×2, 3×3) for 3×3 kernels at stride 1 with padding 1 (ResNet, VGG).
+//
+// F(m×m, r×r): a valid correlation of an n×n tile d (n = m + r − 1) with an r×r
+// kernel g gives an m×m output tile as
 //
 //   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A                                   (their eq. 8)
 //
-// with 25 multiplies instead of 64. Summed over input channels, the ⊙ becomes 25
-// independent GEMMs, one per transformed point ξ, of half the multiply-adds of the
-// im2col GEMM.
+// with n² multiplies instead of m²r² (25 instead of 64; 16 instead of 36). Summed over
+// input channels, the ⊙ becomes n² independent GEMMs, one per transformed point ξ.
+// The weight gradient follows from eq. 8 by the chain rule: dg = Gᵀ [(A dY Aᵀ) ⊙ (Bᵀ d B)] G,
+// summed over tiles; the input gradient is again a correlation (below).
 //
 // A 4×4 stride-2 convolution is a 2×2 stride-1 one in disguise. Split the zero-padded
 // input into its four stride phases X_pq[c][u][v] = x[c][2u + p − 1][2v + q − 1] and
@@ -15,13 +20,14 @@
 //
 //   y[o][i][j] = Σ_{c, p, q} Σ_{a, b} w[o][c][2a + p][2b + q] · X_pq[c][i + a][j + b],
 //
-// a valid 2×2 correlation over 4·C "phase planes". The input gradient is a 2×2
-// correlation too: each phase of x's gradient is the output gradient, padded by one,
-// correlated with the flipped sub-kernels. The weight gradient follows from eq. 8 by
-// the chain rule: dg = Gᵀ [ (A dY Aᵀ) ⊙ (Bᵀ d B) ] G, summed over tiles.
+// a valid 2×2 correlation over 4·C "phase planes". Its input gradient: each phase of
+// x's gradient is the output gradient, padded by one, correlated with the flipped
+// sub-kernels. The 3×3 layer is the same with one phase (step 1): the input padded by
+// one, and for the input gradient the output gradient padded by one, correlated with
+// the flipped kernel.
 //
-// The transforms use the points 0, 1, −1, 2 and ∞ (Toom-Cook), rows scaled so that
-// Bᵀ has integer entries:
+// F(4×4, 2×2) uses the points 0, 1, −1, 2 and ∞ (Toom-Cook), rows scaled so that Bᵀ
+// has integer entries:
 //
 //        | 2 −1 −2  1  0 |          | 1  1  1  1  0 |          | 1/2    0 |
 //        | 0  2  1 −1  0 |          | 0  1 −1  2  0 |          | 1/2  1/2 |
@@ -29,15 +35,24 @@
 //        | 0 −1  0  1  0 |          | 0  1 −1  8  1 |          | 1/6  1/3 |
 //        | 0  2 −1 −2  1 |                                     |   0    1 |
 //
-// Rounding: the transforms add terms up to 8× larger than the result, so outputs
-// differ from the im2col path's by a few units in the 6th significant digit (measured
-// in tests/ops_conv_pool_test.cpp), against the 7th for a plain sum.
+// F(2×2, 3×3) is Lavin & Gray's own (points 0, 1, −1, ∞):
 //
-// Layout: each thread takes a share of the batch in chunks of images; a chunk's tiles
-// p = (image, tile row, tile column) are transformed into V[ξ][p][c] (input planes
-// innermost, 8 at a time: the transforms run on 8 planes in parallel, read through
-// AVX2 gathers at the planes' stride), then the 25 GEMMs give M[ξ][p][c_out], and the
-// output transform writes the 4×4 tiles back into the NCHW tensor.
+//        | 1  0 −1  0 |                                    |   1    0    0 |
+//   Bᵀ = | 0  1  1  0 |     Aᵀ = | 1  1  1  0 |        G = | 1/2  1/2  1/2 |
+//        | 0 −1  1  0 |          | 0  1 −1 −1 |            | 1/2 −1/2  1/2 |
+//        | 0  1  0 −1 |                                    |   0    0    1 |
+//
+// Rounding: F(4×4, 2×2)'s transforms add terms up to 8× larger than the result, so its
+// errors are a few units in the 6th significant digit of the largest output (measured
+// in tests/ops_conv_pool_test.cpp), against the 7th for a plain sum; F(2×2, 3×3)'s are
+// a plain sum's.
+//
+// Layout: each thread takes a share of the batch in chunks of images. For 8 planes
+// at a time, an image's maps are copied channels-last by 8×8 transposes, each tile's
+// window is transformed and stored as V[p][ξ][plane]; the n² GEMMs give
+// M[p][ξ][c_out] (through a register-blocked kernel that reads the transforms'
+// output as it is, no packing), and the output transform writes the m×m tiles back
+// into the NCHW tensor, again through transposes.
 #include "engine/cpu/conv_winograd.h"
 
 #include <algorithm>
@@ -57,14 +72,11 @@ namespace {
 
 using v8 = float __attribute__((vector_size(32)));  // 8 lanes: one ymm register under AVX2
 constexpr int64_t kLanes = 8;
-constexpr int64_t kM = 4;    // output tile side
-constexpr int64_t kN = 5;    // input tile side, m + r − 1
-constexpr int64_t kXi = 25;  // transformed points per tile
-// Tiles per chunk: enough GEMM rows for Eigen's blocking, few enough that a chunk's
-// V and M (25 × tiles × (C_in + C_out) floats) stay near L2.
+// Tiles per chunk: enough GEMM rows to reuse each weight panel, few enough that a
+// chunk's V and M (n² × tiles × (C_in + C_out) floats) stay near L2.
 constexpr int64_t kChunkTiles = 64;
 // The weight gradient transforms this many tiles before its products (memory:
-// 25 × tiles × (4·C + O) floats).
+// n² × tiles × (C_in + O) floats).
 constexpr int64_t kGroupTiles = 512;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -77,80 +89,136 @@ thread_local std::vector<float> t_u, t_partial;  // the calling thread's weights
 thread_local std::vector<float> t_v, t_m, t_block;  // each worker's chunk and channels-last block
 
 // ---------------------------------------------------------------------------------
-// The transforms, on 8 planes at once. Each 1-D transform reads `s`-strided inputs.
+// The two schemes' transforms, on 8 planes at once. Each 1-D transform reads
+// `s`-strided inputs and writes `os`-strided outputs.
 
-// Bᵀ d: 5 → 5.
-inline void input_1d(const v8* d, int s, v8* out, int os) {
-  const v8 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];
-  out[0] = 2.0f * (d0 - d2) + (d3 - d1);
-  out[os] = 2.0f * d1 + d2 - d3;
-  out[2 * os] = 3.0f * d2 - 2.0f * d1 - d3;
-  out[3 * os] = d3 - d1;
-  out[4 * os] = 2.0f * (d1 - d3) - d2 + d4;
-}
+// F(4×4, 2×2) after the stride-phase split of a 4×4 stride-2 kernel.
+struct F4x2 {
+  static constexpr int64_t m = 4, r = 2, n = 5, step = 2;
+  // Bᵀ d: 5 → 5.
+  static void input_1d(const v8* d, int s, v8* out, int os) {
+    const v8 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s], d4 = d[4 * s];
+    out[0] = 2.0f * (d0 - d2) + (d3 - d1);
+    out[os] = 2.0f * d1 + d2 - d3;
+    out[2 * os] = 3.0f * d2 - 2.0f * d1 - d3;
+    out[3 * os] = d3 - d1;
+    out[4 * os] = 2.0f * (d1 - d3) - d2 + d4;
+  }
+  // Aᵀ m: 5 → 4.
+  static void output_1d(const v8* m, int s, v8* out, int os) {
+    const v8 m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s];
+    const v8 sum = m1 + m2, diff = m1 - m2;
+    out[0] = m0 + sum + m3;
+    out[os] = diff + 2.0f * m3;
+    out[2 * os] = sum + 4.0f * m3;
+    out[3 * os] = diff + 8.0f * m3 + m4;
+  }
+  // A y: 4 → 5, for output-gradient tiles (the adjoint of Aᵀ).
+  static void gradient_1d(const v8* y, int s, v8* out, int os) {
+    const v8 y0 = y[0], y1 = y[s], y2 = y[2 * s], y3 = y[3 * s];
+    out[0] = y0;
+    out[os] = y0 + y1 + y2 + y3;
+    out[2 * os] = y0 - y1 + y2 - y3;
+    out[3 * os] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3;
+    out[4 * os] = y3;
+  }
+  // G g: 2 → 5.
+  static void kernel_1d(const v8* g, int s, v8* out, int os) {
+    const v8 a = g[0], b = g[s];
+    out[0] = a / 2.0f;
+    out[os] = (a + b) / 2.0f;
+    out[2 * os] = (a - b) / 6.0f;
+    out[3 * os] = (a + 2.0f * b) / 6.0f;
+    out[4 * os] = b;
+  }
+  // Gᵀ s: 5 → 2, the adjoint of G, for weight gradients.
+  static void kernel_adjoint_1d(const v8* s, int st, v8* out, int os) {
+    const v8 s0 = s[0], s1 = s[st], s2 = s[2 * st], s3 = s[3 * st], s4 = s[4 * st];
+    out[0] = (s0 + s1) / 2.0f + (s2 + s3) / 6.0f;
+    out[os] = s1 / 2.0f - s2 / 6.0f + s3 / 3.0f + s4;
+  }
+};
 
-// Aᵀ m: 5 → 4.
-inline void output_1d(const v8* m, int s, v8* out, int os) {
-  const v8 m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s];
-  const v8 sum = m1 + m2, diff = m1 - m2;
-  out[0] = m0 + sum + m3;
-  out[os] = diff + 2.0f * m3;
-  out[2 * os] = sum + 4.0f * m3;
-  out[3 * os] = diff + 8.0f * m3 + m4;
-}
+// F(2×2, 3×3) for a 3×3 stride-1 kernel.
+struct F2x3 {
+  static constexpr int64_t m = 2, r = 3, n = 4, step = 1;
+  // Bᵀ d: 4 → 4.
+  static void input_1d(const v8* d, int s, v8* out, int os) {
+    const v8 d0 = d[0], d1 = d[s], d2 = d[2 * s], d3 = d[3 * s];
+    out[0] = d0 - d2;
+    out[os] = d1 + d2;
+    out[2 * os] = d2 - d1;
+    out[3 * os] = d1 - d3;
+  }
+  // Aᵀ m: 4 → 2.
+  static void output_1d(const v8* m, int s, v8* out, int os) {
+    const v8 m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s];
+    out[0] = m0 + m1 + m2;
+    out[os] = m1 - m2 - m3;
+  }
+  // A y: 2 → 4.
+  static void gradient_1d(const v8* y, int s, v8* out, int os) {
+    const v8 y0 = y[0], y1 = y[s];
+    out[0] = y0;
+    out[os] = y0 + y1;
+    out[2 * os] = y0 - y1;
+    out[3 * os] = -y1;
+  }
+  // G g: 3 → 4.
+  static void kernel_1d(const v8* g, int s, v8* out, int os) {
+    const v8 a = g[0], b = g[s], c = g[2 * s];
+    out[0] = a;
+    out[os] = (a + b + c) / 2.0f;
+    out[2 * os] = (a - b + c) / 2.0f;
+    out[3 * os] = c;
+  }
+  // Gᵀ s: 4 → 3.
+  static void kernel_adjoint_1d(const v8* s, int st, v8* out, int os) {
+    const v8 s0 = s[0], s1 = s[st], s2 = s[2 * st], s3 = s[3 * st];
+    out[0] = s0 + (s1 + s2) / 2.0f;
+    out[os] = (s1 - s2) / 2.0f;
+    out[2 * os] = (s1 + s2) / 2.0f + s3;
+  }
+};
 
-// A y: 4 → 5, for output-gradient tiles (the adjoint of Aᵀ).
-inline void gradient_1d(const v8* y, int s, v8* out, int os) {
-  const v8 y0 = y[0], y1 = y[s], y2 = y[2 * s], y3 = y[3 * s];
-  out[0] = y0;
-  out[os] = y0 + y1 + y2 + y3;
-  out[2 * os] = y0 - y1 + y2 - y3;
-  out[3 * os] = y0 + 2.0f * y1 + 4.0f * y2 + 8.0f * y3;
-  out[4 * os] = y3;
-}
-
-// G g: 2 → 5, for a sub-kernel's rows or columns.
-inline void kernel_1d(const v8* g, int s, v8* out, int os) {
-  const v8 a = g[0], b = g[s];
-  out[0] = a / 2.0f;
-  out[os] = (a + b) / 2.0f;
-  out[2 * os] = (a - b) / 6.0f;
-  out[3 * os] = (a + 2.0f * b) / 6.0f;
-  out[4 * os] = b;
-}
-
-// Gᵀ s: 5 → 2, the adjoint of G, for weight gradients.
-inline void kernel_adjoint_1d(const v8* s, int st, v8* out, int os) {
-  const v8 s0 = s[0], s1 = s[st], s2 = s[2 * st], s3 = s[3 * st], s4 = s[4 * st];
-  out[0] = (s0 + s1) / 2.0f + (s2 + s3) / 6.0f;
-  out[os] = s1 / 2.0f - s2 / 6.0f + s3 / 3.0f + s4;
-}
+template <class S>
+constexpr int64_t kPoints = S::n * S::n;  // transformed points per tile
 
 // 2-D forms: columns first, then rows (row-major tiles).
-inline void input_2d(const v8* d, v8* out) {
-  v8 t[kXi];
-  for (int j = 0; j < kN; ++j) input_1d(d + j, kN, t + j, kN);
-  for (int i = 0; i < kN; ++i) input_1d(t + kN * i, 1, out + kN * i, 1);
+template <class S>
+void input_2d(const v8* d, v8* out) {  // Bᵀ d B: n×n → n×n
+  constexpr int n = S::n;
+  v8 t[n * n];
+  for (int j = 0; j < n; ++j) S::input_1d(d + j, n, t + j, n);
+  for (int i = 0; i < n; ++i) S::input_1d(t + n * i, 1, out + n * i, 1);
 }
-inline void output_2d(const v8* m, v8* out) {
-  v8 t[kM * kN];
-  for (int j = 0; j < kN; ++j) output_1d(m + j, kN, t + j, kN);
-  for (int i = 0; i < kM; ++i) output_1d(t + kN * i, 1, out + kM * i, 1);
+template <class S>
+void output_2d(const v8* points, v8* out) {  // Aᵀ M A: n×n → m×m
+  constexpr int m = S::m, n = S::n;
+  v8 t[m * n];
+  for (int j = 0; j < n; ++j) S::output_1d(points + j, n, t + j, n);
+  for (int i = 0; i < m; ++i) S::output_1d(t + n * i, 1, out + m * i, 1);
 }
-inline void kernel_2d(const v8* g, v8* out) {  // G g Gᵀ: 2×2 → 5×5
-  v8 t[kN * 2];
-  for (int j = 0; j < 2; ++j) kernel_1d(g + j, 2, t + j, 2);
-  for (int i = 0; i < kN; ++i) kernel_1d(t + 2 * i, 1, out + kN * i, 1);
+template <class S>
+void gradient_2d(const v8* y, v8* out) {  // A dY Aᵀ: m×m → n×n
+  constexpr int m = S::m, n = S::n;
+  v8 t[n * m];
+  for (int j = 0; j < m; ++j) S::gradient_1d(y + j, m, t + j, m);
+  for (int i = 0; i < n; ++i) S::gradient_1d(t + m * i, 1, out + n * i, 1);
 }
-inline void kernel_adjoint_2d(const v8* s, v8* out) {  // Gᵀ s G: 5×5 → 2×2
-  v8 t[2 * kN];
-  for (int j = 0; j < kN; ++j) kernel_adjoint_1d(s + j, kN, t + j, kN);
-  for (int i = 0; i < 2; ++i) kernel_adjoint_1d(t + kN * i, 1, out + 2 * i, 1);
+template <class S>
+void kernel_2d(const v8* g, v8* out) {  // G g Gᵀ: r×r → n×n
+  constexpr int r = S::r, n = S::n;
+  v8 t[n * r];
+  for (int j = 0; j < r; ++j) S::kernel_1d(g + j, r, t + j, r);
+  for (int i = 0; i < n; ++i) S::kernel_1d(t + r * i, 1, out + n * i, 1);
 }
-inline void gradient_2d(const v8* y, v8* out) {
-  v8 t[kN * kM];
-  for (int j = 0; j < kM; ++j) gradient_1d(y + j, kM, t + j, kM);
-  for (int i = 0; i < kN; ++i) gradient_1d(t + kM * i, 1, out + kN * i, 1);
+template <class S>
+void kernel_adjoint_2d(const v8* s, v8* out) {  // Gᵀ S G: n×n → r×r
+  constexpr int r = S::r, n = S::n;
+  v8 t[r * n];
+  for (int j = 0; j < n; ++j) S::kernel_adjoint_1d(s + j, n, t + j, n);
+  for (int i = 0; i < r; ++i) S::kernel_adjoint_1d(t + n * i, 1, out + r * i, 1);
 }
 
 // ---------------------------------------------------------------------------------
@@ -165,13 +233,6 @@ struct Planes {
   int64_t groups() const { return step * step; }
   int64_t planes() const { return groups() * channels; }
 };
-
-Planes phase_planes(const ConvGeometry& g, const float* x) {
-  return {const_cast<float*>(x), g.c * g.h * g.w, g.h * g.w, g.h, g.w, 2, -1, g.c};
-}
-Planes padded_planes(const float* y, int64_t channels, int64_t rows, int64_t cols, int64_t pad) {
-  return {const_cast<float*>(y), channels * rows * cols, rows * cols, rows, cols, 1, -pad, channels};
-}
 
 inline v8 load(const float* p) {
   v8 v;
@@ -362,9 +423,9 @@ void scatter_block(const float* block, int64_t rows, int64_t cols, const Planes&
   }
 }
 
-// Floats of one image's block for kSide × kSide windows (input) or 4 × 4 tiles (output).
-int64_t block_floats(const Planes& pl, const Tiling& t, int64_t side) {
-  return pl.groups() * (kM * (t.rows - 1) + side) * (kM * (t.cols - 1) + side) * kLanes;
+// Floats of one image's block for side × side windows at tiles m apart.
+int64_t block_floats(const Planes& pl, const Tiling& t, int64_t m, int64_t side) {
+  return pl.groups() * (m * (t.rows - 1) + side) * (m * (t.cols - 1) + side) * kLanes;
 }
 
 // How transformed tiles are stored: by tile, out[p][ξ][plane] (a tile's points
@@ -374,40 +435,43 @@ int64_t block_floats(const Planes& pl, const Tiling& t, int64_t side) {
 enum class Layout { kByTile, kByPoint, kPanels };
 
 // For every tile of images [n0, n0 + images): the kSide × kSide window of every
-// plane at (4·th, 4·tw), through `transform` (window → 25 points), stored in
+// plane at (m·th, m·tw), through `transform` (window → n² points), stored in
 // `layout`. The images' tiles are tiles [p0, p0 + images · tiles per image) of the
 // `tiles` in out. `block` is scratch (block_floats).
-template <int64_t kSide, class Transform>
-void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, Transform&& transform,
+template <class S, int64_t kSide>
+void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, void (*transform)(const v8*, v8*),
                        float* block, float* out, Layout layout, int64_t p0, int64_t tiles) {
+  constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
   const int64_t planes = in.planes(), xi_stride = layout == Layout::kByTile ? planes : tiles * planes;
-  const int64_t rows = kM * (t.rows - 1) + kSide, cols = kM * (t.cols - 1) + kSide;
-  v8 window[kSide * kSide], points[kXi];
+  const int64_t rows = m * (t.rows - 1) + kSide, cols = m * (t.cols - 1) + kSide;
+  v8 window[kSide * kSide], points[points_per_tile];
   for (int64_t i = 0; i < images; ++i)
     for (int64_t c = 0; c < in.channels; c += kLanes) {
       gather_block(in, n0 + i, c, rows, cols, block);
       for (int64_t group = 0; group < in.groups(); ++group)
         for (int64_t th = 0; th < t.rows; ++th)
           for (int64_t tw = 0; tw < t.cols; ++tw) {
-            const float* corner = block + ((group * rows + kM * th) * cols + kM * tw) * kLanes;
+            const float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
             for (int64_t du = 0; du < kSide; ++du)
               for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * kLanes);
             transform(window, points);
             const int64_t p = p0 + (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
             float* dst = out + (layout == Layout::kPanels  ? (plane / kPanel * tiles + p) * kPanel + plane % kPanel
-                                : layout == Layout::kByTile ? p * kXi * planes + plane
+                                : layout == Layout::kByTile ? p * points_per_tile * planes + plane
                                                             : p * planes + plane);
-            for (int64_t k = 0; k < kXi; ++k) store(dst + k * xi_stride, points[k]);
+            for (int64_t k = 0; k < points_per_tile; ++k) store(dst + k * xi_stride, points[k]);
           }
     }
 }
 
 // out = Aᵀ M A (+ bias) for M[p][ξ][plane] (tiles numbered as in transform_windows),
-// each 4×4 tile written where it falls inside the output planes.
-void transform_output(const float* m, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
+// each m×m tile written where it falls inside the output planes.
+template <class S>
+void transform_output(const float* mt, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
                       const float* bias, float* block, int64_t p0) {
-  const int64_t planes = out.planes(), rows = kM * t.rows, cols = kM * t.cols;
-  v8 points[kXi], tile[kM * kM];
+  constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
+  const int64_t planes = out.planes(), rows = m * t.rows, cols = m * t.cols;
+  v8 points[points_per_tile], tile[m * m];
   for (int64_t i = 0; i < images; ++i)
     for (int64_t c = 0; c < out.channels; c += kLanes) {
       for (int64_t group = 0; group < out.groups(); ++group) {
@@ -415,44 +479,52 @@ void transform_output(const float* m, const Tiling& t, int64_t n0, int64_t image
         const v8 b = bias ? load(bias + plane) : v8{};
         for (int64_t th = 0; th < t.rows; ++th)
           for (int64_t tw = 0; tw < t.cols; ++tw) {
-            const float* src = m + (p0 + (i * t.rows + th) * t.cols + tw) * kXi * planes + plane;
-            for (int64_t k = 0; k < kXi; ++k) points[k] = load(src + k * planes);
-            output_2d(points, tile);
-            float* corner = block + ((group * rows + kM * th) * cols + kM * tw) * kLanes;
-            for (int64_t di = 0; di < kM; ++di)
-              for (int64_t dj = 0; dj < kM; ++dj) store(corner + (di * cols + dj) * kLanes, tile[di * kM + dj] + b);
+            const float* src = mt + (p0 + (i * t.rows + th) * t.cols + tw) * points_per_tile * planes + plane;
+            for (int64_t k = 0; k < points_per_tile; ++k) points[k] = load(src + k * planes);
+            output_2d<S>(points, tile);
+            float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
+            for (int64_t di = 0; di < m; ++di)
+              for (int64_t dj = 0; dj < m; ++dj) store(corner + (di * cols + dj) * kLanes, tile[di * m + dj] + b);
           }
       }
       scatter_block(block, rows, cols, out, n0 + i, c);
     }
 }
 
-// U = (G g Gᵀ) for every 2×2 sub-kernel g (eq. 8's U), stored as the GEMMs' B:
-// U[ξ][c_out / 16][c_in][c_out % 16]. Forward: c_out = o, c_in = (2p + q)·C + c,
-// g[a][b] = w[o][c][2a + p][2b + q]. Input gradient: c_out = (2p + q)·C + c, c_in = o,
-// and g flipped: g[a][b] = w[o][c][2(1 − a) + p][2(1 − b) + q]. 8 c_out at a time.
+// Sub-kernel tap (a, b) of plane group (p, q) is kernel tap (step·a + p, step·b + q);
+// for the input gradient, flipped: (step·(r − 1 − a) + p, step·(r − 1 − b) + q).
+template <class S>
+int64_t kernel_tap(int64_t a, int64_t p, bool flipped) {
+  return S::step * (flipped ? S::r - 1 - a : a) + p;
+}
+
+// U = (G g Gᵀ) for every r×r sub-kernel g (eq. 8's U), stored as the GEMMs' B:
+// U[ξ][c_out / 16][c_in][c_out % 16]. Forward: c_out = o, c_in = (p·step + q)·C + c.
+// Input gradient: c_out = (p·step + q)·C + c, c_in = o, the sub-kernels flipped.
+// 8 c_out at a time.
+template <class S>
 void transform_weights(const ConvGeometry& g, const float* w, bool for_input_gradient, float* u) {
-  const int64_t phases = 4 * g.c;
+  constexpr int64_t r = S::r, groups = S::step * S::step, points_per_tile = kPoints<S>;
+  const int64_t k2 = g.kh * g.kw, phases = groups * g.c;
   const int64_t c_out = for_input_gradient ? phases : g.o, c_in = for_input_gradient ? g.o : phases;
-  parallel_for(0, c_out / kLanes, c_in * 16 * kXi * kLanes, [&](int64_t block) {
-    const int64_t r = block * kLanes;
-    float lanes[4][kLanes];
-    v8 sub[4], points[kXi];
+  parallel_for(0, c_out / kLanes, c_in * k2 * points_per_tile * kLanes, [&](int64_t block) {
+    const int64_t first = block * kLanes;
+    float lanes[r * r][kLanes];
+    v8 sub[r * r], points[points_per_tile];
     for (int64_t i = 0; i < c_in; ++i) {
       // Lane l's kernel (o, c) and phase.
-      const int64_t phase = for_input_gradient ? r / g.c : i / g.c, p = phase / 2, q = phase % 2;
-      const float* kernel = for_input_gradient ? w + (i * g.c + r % g.c) * 16 : w + (r * g.c + i % g.c) * 16;
-      const int64_t lane_stride = for_input_gradient ? 16 : g.c * 16;
-      for (int64_t a = 0; a < 2; ++a)
-        for (int64_t b = 0; b < 2; ++b) {
-          const int64_t kh = for_input_gradient ? 2 * (1 - a) + p : 2 * a + p;
-          const int64_t kw = for_input_gradient ? 2 * (1 - b) + q : 2 * b + q;
-          for (int64_t l = 0; l < kLanes; ++l) lanes[a * 2 + b][l] = kernel[l * lane_stride + kh * 4 + kw];
+      const int64_t phase = (for_input_gradient ? first : i) / g.c, p = phase / S::step, q = phase % S::step;
+      const float* kernel = for_input_gradient ? w + (i * g.c + first % g.c) * k2 : w + (first * g.c + i % g.c) * k2;
+      const int64_t lane_stride = for_input_gradient ? k2 : g.c * k2;
+      for (int64_t a = 0; a < r; ++a)
+        for (int64_t b = 0; b < r; ++b) {
+          const int64_t tap = kernel_tap<S>(a, p, for_input_gradient) * g.kw + kernel_tap<S>(b, q, for_input_gradient);
+          for (int64_t l = 0; l < kLanes; ++l) lanes[a * r + b][l] = kernel[l * lane_stride + tap];
         }
-      for (int e = 0; e < 4; ++e) sub[e] = load(lanes[e]);
-      kernel_2d(sub, points);
-      for (int64_t k = 0; k < kXi; ++k)
-        store(u + ((k * (c_out / kPanel) + r / kPanel) * c_in + i) * kPanel + r % kPanel, points[k]);
+      for (int64_t e = 0; e < r * r; ++e) sub[e] = load(lanes[e]);
+      kernel_2d<S>(sub, points);
+      for (int64_t k = 0; k < points_per_tile; ++k)
+        store(u + ((k * (c_out / kPanel) + first / kPanel) * c_in + i) * kPanel + first % kPanel, points[k]);
     }
   });
 }
@@ -482,101 +554,158 @@ void for_each_chunk(int64_t n, int64_t tiles_per_image, F&& body) {
   run(0, n);
 }
 
-// y (or x_grad) from in-planes through weights u[ξ][c_out][c_in]: the common body of
-// the forward pass and the input gradient.
+// y (or x_grad) from in-planes through weights u: the common body of the forward
+// pass and the input gradient.
+template <class S>
 void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& out, const float* bias,
                int64_t n) {
+  constexpr int64_t points_per_tile = kPoints<S>;
   const int64_t c_in = in.planes(), c_out = out.planes();
   for_each_chunk(n, t.per_image(), [&](int64_t n0, int64_t images) {
     const int64_t tiles = images * t.per_image();
-    float* v = scratch(t_v, kXi * tiles * c_in);
-    float* m = scratch(t_m, kXi * tiles * c_out);
-    float* block = scratch(t_block, std::max(block_floats(in, t, kN), block_floats(out, t, kM)));
-    transform_windows<kN>(in, t, n0, images, input_2d, block, v, Layout::kByTile, 0, tiles);
+    float* v = scratch(t_v, points_per_tile * tiles * c_in);
+    float* mt = scratch(t_m, points_per_tile * tiles * c_out);
+    float* block = scratch(t_block, std::max(block_floats(in, t, S::m, S::n), block_floats(out, t, S::m, S::m)));
+    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, block, v, Layout::kByTile, 0, tiles);
     // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out). Threaded only when the batch was too
     // small to share out (inside the threads' region parallel_for runs serially).
-    parallel_for(0, kXi, tiles * c_in * c_out, [&](int64_t xi) {
-      multiply(tiles, c_out, c_in, {v + xi * c_in, kXi * c_in, 1}, {u + xi * c_out * c_in, kPanel, kPanel * c_in},
-               m + xi * c_out, kXi * c_out, /*accumulate=*/false);
+    parallel_for(0, points_per_tile, tiles * c_in * c_out, [&](int64_t xi) {
+      multiply(tiles, c_out, c_in, {v + xi * c_in, points_per_tile * c_in, 1},
+               {u + xi * c_out * c_in, kPanel, kPanel * c_in}, mt + xi * c_out, points_per_tile * c_out,
+               /*accumulate=*/false);
     });
-    transform_output(m, t, n0, images, out, bias, block, 0);
+    transform_output<S>(mt, t, n0, images, out, bias, block, 0);
   });
 }
 
-}  // namespace
-
-bool conv2d_winograd_applies(const ConvGeometry& g) {
-  static const bool enabled = [] {
-    const char* flag = std::getenv("ADX_WINOGRAD");
-    return !(flag && std::strcmp(flag, "0") == 0);
-  }();
-  const Conv2dOptions& o = g.opt;
-  return enabled && g.kh == 4 && g.kw == 4 && o.stride_h == 2 && o.stride_w == 2 && o.pad_h == 1 &&
-         o.pad_w == 1 && o.dilation_h == 1 && o.dilation_w == 1 && o.groups == 1 && g.c % kLanes == 0 &&
-         g.o % kPanel == 0 && g.c >= 16 && g.oh >= 1 && g.ow >= 1;
+// The planes each scheme correlates: the input padded by one (in stride phases for
+// F4x2) for the forward pass and the weight gradient; the planes of the input
+// gradient (the phases of x_grad, or x_grad itself for F2x3), with the extent they
+// need and the output gradient's padding.
+template <class S>
+Planes input_planes(const ConvGeometry& g, const float* x) {
+  return {const_cast<float*>(x), g.c * g.h * g.w, g.h * g.w, g.h, g.w, S::step, -1, g.c};
+}
+Planes plain_planes(const float* y, int64_t channels, int64_t rows, int64_t cols, int64_t pad) {
+  return {const_cast<float*>(y), channels * rows * cols, rows * cols, rows, cols, 1, -pad, channels};
+}
+struct InputGradient {
+  Planes planes;
+  int64_t rows, cols, pad;  // plane extent to cover; the output gradient's padding
+};
+template <class S>
+InputGradient input_gradient_planes(const ConvGeometry& g, float* x_grad) {
+  if constexpr (S::step == 2)  // X_pq[u] for u ≤ oh: each phase (oh + 1) × (ow + 1)
+    return {input_planes<S>(g, x_grad), g.oh + 1, g.ow + 1, 1};
+  else  // x_grad[h] = Σ_a w[2 − a] · dy[h − 1 + a]
+    return {plain_planes(x_grad, g.c, g.h, g.w, 0), g.h, g.w, 1};
 }
 
-void conv2d_winograd_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
-                             float* y) {
-  const Tiling t{ceil_div(g.oh, kM), ceil_div(g.ow, kM)};
-  float* u = scratch(t_u, kXi * g.o * 4 * g.c);
-  transform_weights(g, w, /*for_input_gradient=*/false, u);
-  correlate(phase_planes(g, x), t, u, padded_planes(y, g.o, g.oh, g.ow, 0), bias, g.n);
+template <class S>
+void forward(const ConvGeometry& g, const float* x, const float* w, const float* bias, float* y) {
+  const Tiling t{ceil_div(g.oh, S::m), ceil_div(g.ow, S::m)};
+  float* u = scratch(t_u, kPoints<S> * g.o * S::step * S::step * g.c);
+  transform_weights<S>(g, w, /*for_input_gradient=*/false, u);
+  correlate<S>(input_planes<S>(g, x), t, u, plain_planes(y, g.o, g.oh, g.ow, 0), bias, g.n);
 }
 
-void conv2d_winograd_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
-                                   float* x_grad) {
-  // Each phase of x_grad is (oh + 1) × (ow + 1): the output gradient padded by one
-  // before, correlated with the flipped sub-kernels. Every pixel of x_grad is one
-  // element of one phase, so every pixel is written.
-  const Tiling t{ceil_div(g.oh + 1, kM), ceil_div(g.ow + 1, kM)};
-  float* u = scratch(t_u, kXi * g.o * 4 * g.c);
-  transform_weights(g, w, /*for_input_gradient=*/true, u);
-  correlate(padded_planes(y_grad, g.o, g.oh, g.ow, 1), t, u, phase_planes(g, x_grad), nullptr, g.n);
+template <class S>
+void backward_data(const ConvGeometry& g, const float* y_grad, const float* w, float* x_grad) {
+  // Every pixel of x_grad is one element of one plane, inside the tiles: all are written.
+  const InputGradient out = input_gradient_planes<S>(g, x_grad);
+  const Tiling t{ceil_div(out.rows, S::m), ceil_div(out.cols, S::m)};
+  float* u = scratch(t_u, kPoints<S> * g.o * S::step * S::step * g.c);
+  transform_weights<S>(g, w, /*for_input_gradient=*/true, u);
+  correlate<S>(plain_planes(y_grad, g.o, g.oh, g.ow, out.pad), t, u, out.planes, nullptr, g.n);
 }
 
-void conv2d_winograd_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
-                                     float* w_grad) {
-  const Tiling t{ceil_div(g.oh, kM), ceil_div(g.ow, kM)};
-  const Planes in = phase_planes(g, x), grad = padded_planes(y_grad, g.o, g.oh, g.ow, 0);
+template <class S>
+void backward_weight(const ConvGeometry& g, const float* x, const float* y_grad, float* w_grad) {
+  constexpr int64_t r = S::r, points_per_tile = kPoints<S>;
+  const Tiling t{ceil_div(g.oh, S::m), ceil_div(g.ow, S::m)};
+  const Planes in = input_planes<S>(g, x), grad = plain_planes(y_grad, g.o, g.oh, g.ow, 0);
   const int64_t c_in = in.planes(), panels = c_in / kPanel, per_image = t.per_image();
   // S[ξ][o][c_in] = Σ_p (A dY Aᵀ)[ξ][p][o] · (Bᵀ d B)[ξ][p][c_in] over every tile p:
   // the transforms split over threads by image, then the products by (ξ, panel of
   // 16 c_in), each summing all tiles in order, so the result does not depend on the
   // thread count. Images go in groups of at most kGroupTiles tiles, to bound memory.
   const int64_t group = std::max<int64_t>(kGroupTiles / per_image, 1);
-  float* s = scratch(t_partial, kXi * g.o * c_in);
-  if (g.n == 0) std::fill_n(s, kXi * g.o * c_in, 0.0f);
+  float* s = scratch(t_partial, points_per_tile * g.o * c_in);
+  if (g.n == 0) std::fill_n(s, points_per_tile * g.o * c_in, 0.0f);
   for (int64_t n0 = 0; n0 < g.n; n0 += group) {
     const int64_t images = std::min(group, g.n - n0), tiles = images * per_image;
-    float* v = scratch(t_v, kXi * tiles * c_in);
-    float* d = scratch(t_m, kXi * tiles * g.o);
-    parallel_for(0, images, per_image * kXi * (c_in + g.o), [&](int64_t i) {
-      float* block = scratch(t_block, std::max(block_floats(in, t, kN), block_floats(grad, t, kM)));
-      transform_windows<kN>(in, t, n0 + i, 1, input_2d, block, v, Layout::kPanels, i * per_image, tiles);
-      transform_windows<kM>(grad, t, n0 + i, 1, gradient_2d, block, d, Layout::kByPoint, i * per_image, tiles);
+    float* v = scratch(t_v, points_per_tile * tiles * c_in);
+    float* d = scratch(t_m, points_per_tile * tiles * g.o);
+    parallel_for(0, images, per_image * points_per_tile * (c_in + g.o), [&](int64_t i) {
+      float* block = scratch(t_block, std::max(block_floats(in, t, S::m, S::n), block_floats(grad, t, S::m, S::m)));
+      transform_windows<S, S::n>(in, t, n0 + i, 1, input_2d<S>, block, v, Layout::kPanels, i * per_image, tiles);
+      transform_windows<S, S::m>(grad, t, n0 + i, 1, gradient_2d<S>, block, d, Layout::kByPoint, i * per_image,
+                                 tiles);
     });
-    parallel_for(0, kXi * panels, g.o * kPanel * tiles, [&](int64_t job) {
+    parallel_for(0, points_per_tile * panels, g.o * kPanel * tiles, [&](int64_t job) {
       const int64_t xi = job / panels, j = job % panels;
       // S_ξ (+)= D_ξᵀ V_ξ: (o × tiles)·(tiles × 16 c_in)
       multiply(g.o, kPanel, tiles, {d + xi * tiles * g.o, 1, g.o}, {v + (xi * panels + j) * tiles * kPanel, kPanel, 0},
                s + xi * g.o * c_in + j * kPanel, c_in, /*accumulate=*/n0 > 0);
     });
   }
-  // dW[o][c][2a + p][2b + q] = (Gᵀ S G)[a][b].
-  parallel_for(0, g.o, c_in * kXi * 4, [&](int64_t o) {
-    v8 points[kXi], sub[4];
+  // dW[o][c][kernel_tap(a, p)][kernel_tap(b, q)] = (Gᵀ S G)[a][b].
+  parallel_for(0, g.o, c_in * points_per_tile * 4, [&](int64_t o) {
+    v8 points[points_per_tile], sub[r * r];
     for (int64_t phase = 0; phase < c_in; phase += kLanes) {
-      const int64_t p = phase / g.c / 2, q = phase / g.c % 2, c = phase % g.c;
-      for (int64_t k = 0; k < kXi; ++k) points[k] = load(s + (k * g.o + o) * c_in + phase);
-      kernel_adjoint_2d(points, sub);
+      const int64_t p = phase / g.c / S::step, q = phase / g.c % S::step, c = phase % g.c;
+      for (int64_t k = 0; k < points_per_tile; ++k) points[k] = load(s + (k * g.o + o) * c_in + phase);
+      kernel_adjoint_2d<S>(points, sub);
       for (int64_t l = 0; l < kLanes; ++l) {
-        float* kernel = w_grad + (o * g.c + c + l) * 16;
-        for (int64_t a = 0; a < 2; ++a)
-          for (int64_t b = 0; b < 2; ++b) kernel[(2 * a + p) * 4 + 2 * b + q] = sub[a * 2 + b][l];
+        float* kernel = w_grad + (o * g.c + c + l) * g.kh * g.kw;
+        for (int64_t a = 0; a < r; ++a)
+          for (int64_t b = 0; b < r; ++b)
+            kernel[kernel_tap<S>(a, p, false) * g.kw + kernel_tap<S>(b, q, false)] = sub[a * r + b][l];
       }
     }
   });
+}
+
+enum class Scheme { kNone, kF4x2, kF2x3 };
+
+Scheme scheme_for(const ConvGeometry& g) {
+  static const bool enabled = [] {
+    const char* flag = std::getenv("ADX_WINOGRAD");
+    return !(flag && std::strcmp(flag, "0") == 0);
+  }();
+  const Conv2dOptions& o = g.opt;
+  const bool plain = enabled && o.pad_h == 1 && o.pad_w == 1 && o.dilation_h == 1 && o.dilation_w == 1 &&
+                     o.groups == 1 && g.kh == g.kw && o.stride_h == o.stride_w && g.c >= 16 && g.o % kPanel == 0;
+  if (!plain) return Scheme::kNone;
+  // F4x2: 4·C planes, 8 at a time, and O outputs in panels of 16.
+  if (g.kh == 4 && o.stride_h == 2 && g.c % kLanes == 0 && g.oh >= 1 && g.ow >= 1) return Scheme::kF4x2;
+  // F2x3: C and O both serve as outputs (of the input gradient and of the forward pass).
+  // On 1-pixel maps a 2×2 tile would do 16 products for one output, against the
+  // im2col path's single tap, so maps must be at least 2×2.
+  if (g.kh == 3 && o.stride_h == 1 && g.c % kPanel == 0 && g.oh >= 2 && g.ow >= 2) return Scheme::kF2x3;
+  return Scheme::kNone;
+}
+
+}  // namespace
+
+bool conv2d_winograd_applies(const ConvGeometry& g) { return scheme_for(g) != Scheme::kNone; }
+
+void conv2d_winograd_forward(const ConvGeometry& g, const float* x, const float* w, const float* bias,
+                             float* y) {
+  if (scheme_for(g) == Scheme::kF4x2) forward<F4x2>(g, x, w, bias, y);
+  else forward<F2x3>(g, x, w, bias, y);
+}
+
+void conv2d_winograd_backward_data(const ConvGeometry& g, const float* y_grad, const float* w,
+                                   float* x_grad) {
+  if (scheme_for(g) == Scheme::kF4x2) backward_data<F4x2>(g, y_grad, w, x_grad);
+  else backward_data<F2x3>(g, y_grad, w, x_grad);
+}
+
+void conv2d_winograd_backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
+                                     float* w_grad) {
+  if (scheme_for(g) == Scheme::kF4x2) backward_weight<F4x2>(g, x, y_grad, w_grad);
+  else backward_weight<F2x3>(g, x, y_grad, w_grad);
 }
 
 }  // namespace adx::cpu
