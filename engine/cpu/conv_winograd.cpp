@@ -44,8 +44,11 @@
 //
 // Rounding: F(4×4, 2×2)'s transforms add terms up to 8× larger than the result, so its
 // errors are a few units in the 6th significant digit of the largest output (measured
-// in tests/ops_conv_pool_test.cpp), against the 7th for a plain sum; F(2×2, 3×3)'s are
-// a plain sum's.
+// in tests/ops_conv_pool_test.cpp), against the 7th for a plain sum, and they grow
+// with the input channels (forward, relative to the largest output: 5e-6 at 64,
+// 1.2e-5 at 256, 2.2e-5 at 1,024); F(2×2, 3×3)'s are a plain sum's. An inf or NaN
+// input reaches every output of the tiles whose windows hold it, as NaN where the
+// im2col path would give ±inf or leave an output finite.
 //
 // Layout: each thread takes a share of the batch in chunks of images. For 8 planes
 // at a time, an image's maps are copied channels-last by 8×8 transposes, each tile's
@@ -61,7 +64,7 @@
 #include <cstring>
 #include <omp.h>
 #include <vector>
-#ifdef __AVX2__
+#if defined(__AVX__) || defined(__FMA__)
 #include <immintrin.h>
 #endif
 
@@ -73,7 +76,8 @@ namespace {
 using v8 = float __attribute__((vector_size(32)));  // 8 lanes: one ymm register under AVX2
 constexpr int64_t kLanes = 8;
 // Tiles per chunk: enough GEMM rows to reuse each weight panel, few enough that a
-// chunk's V and M (n² × tiles × (C_in + C_out) floats) stay near L2.
+// chunk's V and M (n² × tiles × (planes in + planes out) floats; 2.4 MB for the
+// critic's second layer) stay in the last-level cache. A chunk is at least one image.
 constexpr int64_t kChunkTiles = 64;
 // The weight gradient transforms this many tiles before its products (memory:
 // n² × tiles × (C_in + O) floats).
@@ -675,14 +679,18 @@ Scheme scheme_for(const ConvGeometry& g) {
   }();
   const Conv2dOptions& o = g.opt;
   const bool plain = enabled && o.pad_h == 1 && o.pad_w == 1 && o.dilation_h == 1 && o.dilation_w == 1 &&
-                     o.groups == 1 && g.kh == g.kw && o.stride_h == o.stride_w && g.c >= 16 && g.o % kPanel == 0;
+                     o.groups == 1 && g.kh == g.kw && o.stride_h == o.stride_w && g.c >= 16 && g.o >= kPanel && g.o % kPanel == 0;
   if (!plain) return Scheme::kNone;
   // F4x2: 4·C planes, 8 at a time, and O outputs in panels of 16.
-  if (g.kh == 4 && o.stride_h == 2 && g.c % kLanes == 0 && g.oh >= 1 && g.ow >= 1) return Scheme::kF4x2;
+  // (The output sizes follow from the rest; checked, since the tiling relies on them.)
+  if (g.kh == 4 && o.stride_h == 2 && g.c % kLanes == 0 && g.oh >= 1 && g.ow >= 1 && g.oh == g.h / 2 &&
+      g.ow == g.w / 2)
+    return Scheme::kF4x2;
   // F2x3: C and O both serve as outputs (of the input gradient and of the forward pass).
   // On 1-pixel maps a 2×2 tile would do 16 products for one output, against the
   // im2col path's single tap, so maps must be at least 2×2.
-  if (g.kh == 3 && o.stride_h == 1 && g.c % kPanel == 0 && g.oh >= 2 && g.ow >= 2) return Scheme::kF2x3;
+  if (g.kh == 3 && o.stride_h == 1 && g.c % kPanel == 0 && g.oh >= 2 && g.ow >= 2 && g.oh == g.h && g.ow == g.w)
+    return Scheme::kF2x3;
   return Scheme::kNone;
 }
 
