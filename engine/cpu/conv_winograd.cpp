@@ -441,58 +441,62 @@ enum class Layout { kByTile, kByPoint, kPanels };
 // For every tile of images [n0, n0 + images): the kSide × kSide window of every
 // plane at (m·th, m·tw), through `transform` (window → n² points), stored in
 // `layout`. The images' tiles are tiles [p0, p0 + images · tiles per image) of the
-// `tiles` in out. `block` is scratch (block_floats).
+// `tiles` in out. Each (image, 8 planes) is one job for parallel_for, which runs them
+// on the calling thread inside a parallel region and shares them out otherwise (a
+// batch smaller than the thread count, or the weight gradient's).
 template <class S, int64_t kSide>
 void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, void (*transform)(const v8*, v8*),
-                       float* block, float* out, Layout layout, int64_t p0, int64_t tiles) {
+                       float* out, Layout layout, int64_t p0, int64_t tiles) {
   constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
   const int64_t planes = in.planes(), xi_stride = layout == Layout::kByTile ? planes : tiles * planes;
-  const int64_t rows = m * (t.rows - 1) + kSide, cols = m * (t.cols - 1) + kSide;
-  v8 window[kSide * kSide], points[points_per_tile];
-  for (int64_t i = 0; i < images; ++i)
-    for (int64_t c = 0; c < in.channels; c += kLanes) {
-      gather_block(in, n0 + i, c, rows, cols, block);
-      for (int64_t group = 0; group < in.groups(); ++group)
-        for (int64_t th = 0; th < t.rows; ++th)
-          for (int64_t tw = 0; tw < t.cols; ++tw) {
-            const float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
-            for (int64_t du = 0; du < kSide; ++du)
-              for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * kLanes);
-            transform(window, points);
-            const int64_t p = p0 + (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
-            float* dst = out + (layout == Layout::kPanels  ? (plane / kPanel * tiles + p) * kPanel + plane % kPanel
-                                : layout == Layout::kByTile ? p * points_per_tile * planes + plane
-                                                            : p * planes + plane);
-            for (int64_t k = 0; k < points_per_tile; ++k) store(dst + k * xi_stride, points[k]);
-          }
-    }
+  const int64_t rows = m * (t.rows - 1) + kSide, cols = m * (t.cols - 1) + kSide, blocks = in.channels / kLanes;
+  parallel_for(0, images * blocks, in.groups() * t.per_image() * points_per_tile * kLanes, [&](int64_t job) {
+    const int64_t i = job / blocks, c = job % blocks * kLanes;
+    float* block = scratch(t_block, block_floats(in, t, m, kSide));
+    v8 window[kSide * kSide], points[points_per_tile];
+    gather_block(in, n0 + i, c, rows, cols, block);
+    for (int64_t group = 0; group < in.groups(); ++group)
+      for (int64_t th = 0; th < t.rows; ++th)
+        for (int64_t tw = 0; tw < t.cols; ++tw) {
+          const float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
+          for (int64_t du = 0; du < kSide; ++du)
+            for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * kLanes);
+          transform(window, points);
+          const int64_t p = p0 + (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
+          float* dst = out + (layout == Layout::kPanels  ? (plane / kPanel * tiles + p) * kPanel + plane % kPanel
+                              : layout == Layout::kByTile ? p * points_per_tile * planes + plane
+                                                          : p * planes + plane);
+          for (int64_t k = 0; k < points_per_tile; ++k) store(dst + k * xi_stride, points[k]);
+        }
+  });
 }
 
 // out = Aᵀ M A (+ bias) for M[p][ξ][plane] (tiles numbered as in transform_windows),
-// each m×m tile written where it falls inside the output planes.
+// each m×m tile written where it falls inside the output planes; jobs as there.
 template <class S>
 void transform_output(const float* mt, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
-                      const float* bias, float* block, int64_t p0) {
+                      const float* bias, int64_t p0) {
   constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
-  const int64_t planes = out.planes(), rows = m * t.rows, cols = m * t.cols;
-  v8 points[points_per_tile], tile[m * m];
-  for (int64_t i = 0; i < images; ++i)
-    for (int64_t c = 0; c < out.channels; c += kLanes) {
-      for (int64_t group = 0; group < out.groups(); ++group) {
-        const int64_t plane = group * out.channels + c;
-        const v8 b = bias ? load(bias + plane) : v8{};
-        for (int64_t th = 0; th < t.rows; ++th)
-          for (int64_t tw = 0; tw < t.cols; ++tw) {
-            const float* src = mt + (p0 + (i * t.rows + th) * t.cols + tw) * points_per_tile * planes + plane;
-            for (int64_t k = 0; k < points_per_tile; ++k) points[k] = load(src + k * planes);
-            output_2d<S>(points, tile);
-            float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
-            for (int64_t di = 0; di < m; ++di)
-              for (int64_t dj = 0; dj < m; ++dj) store(corner + (di * cols + dj) * kLanes, tile[di * m + dj] + b);
-          }
-      }
-      scatter_block(block, rows, cols, out, n0 + i, c);
+  const int64_t planes = out.planes(), rows = m * t.rows, cols = m * t.cols, blocks = out.channels / kLanes;
+  parallel_for(0, images * blocks, out.groups() * t.per_image() * points_per_tile * kLanes, [&](int64_t job) {
+    const int64_t i = job / blocks, c = job % blocks * kLanes;
+    float* block = scratch(t_block, block_floats(out, t, m, m));
+    v8 points[points_per_tile], tile[m * m];
+    for (int64_t group = 0; group < out.groups(); ++group) {
+      const int64_t plane = group * out.channels + c;
+      const v8 b = bias ? load(bias + plane) : v8{};
+      for (int64_t th = 0; th < t.rows; ++th)
+        for (int64_t tw = 0; tw < t.cols; ++tw) {
+          const float* src = mt + (p0 + (i * t.rows + th) * t.cols + tw) * points_per_tile * planes + plane;
+          for (int64_t k = 0; k < points_per_tile; ++k) points[k] = load(src + k * planes);
+          output_2d<S>(points, tile);
+          float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
+          for (int64_t di = 0; di < m; ++di)
+            for (int64_t dj = 0; dj < m; ++dj) store(corner + (di * cols + dj) * kLanes, tile[di * m + dj] + b);
+        }
     }
+    scatter_block(block, rows, cols, out, n0 + i, c);
+  });
 }
 
 // Sub-kernel tap (a, b) of plane group (p, q) is kernel tap (step·a + p, step·b + q);
@@ -569,8 +573,7 @@ void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& 
     const int64_t tiles = images * t.per_image();
     float* v = scratch(t_v, points_per_tile * tiles * c_in);
     float* mt = scratch(t_m, points_per_tile * tiles * c_out);
-    float* block = scratch(t_block, std::max(block_floats(in, t, S::m, S::n), block_floats(out, t, S::m, S::m)));
-    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, block, v, Layout::kByTile, 0, tiles);
+    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kByTile, 0, tiles);
     // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out). Threaded only when the batch was too
     // small to share out (inside the threads' region parallel_for runs serially).
     parallel_for(0, points_per_tile, tiles * c_in * c_out, [&](int64_t xi) {
@@ -578,7 +581,7 @@ void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& 
                {u + xi * c_out * c_in, kPanel, kPanel * c_in}, mt + xi * c_out, points_per_tile * c_out,
                /*accumulate=*/false);
     });
-    transform_output<S>(mt, t, n0, images, out, bias, block, 0);
+    transform_output<S>(mt, t, n0, images, out, bias, 0);
   });
 }
 
@@ -630,9 +633,9 @@ void backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
   const Planes in = input_planes<S>(g, x), grad = plain_planes(y_grad, g.o, g.oh, g.ow, 0);
   const int64_t c_in = in.planes(), panels = c_in / kPanel, per_image = t.per_image();
   // S[ξ][o][c_in] = Σ_p (A dY Aᵀ)[ξ][p][o] · (Bᵀ d B)[ξ][p][c_in] over every tile p:
-  // the transforms split over threads by image, then the products by (ξ, panel of
-  // 16 c_in), each summing all tiles in order, so the result does not depend on the
-  // thread count. Images go in groups of at most kGroupTiles tiles, to bound memory.
+  // the transforms split over threads by (image, 8 planes), then the products by
+  // (ξ, panel of 16 c_in), each summing all tiles in order, so the result does not
+  // depend on the thread count. Images go in groups of at most kGroupTiles tiles, to bound memory.
   const int64_t group = std::max<int64_t>(kGroupTiles / per_image, 1);
   float* s = scratch(t_partial, points_per_tile * g.o * c_in);
   if (g.n == 0) std::fill_n(s, points_per_tile * g.o * c_in, 0.0f);
@@ -640,12 +643,8 @@ void backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
     const int64_t images = std::min(group, g.n - n0), tiles = images * per_image;
     float* v = scratch(t_v, points_per_tile * tiles * c_in);
     float* d = scratch(t_m, points_per_tile * tiles * g.o);
-    parallel_for(0, images, per_image * points_per_tile * (c_in + g.o), [&](int64_t i) {
-      float* block = scratch(t_block, std::max(block_floats(in, t, S::m, S::n), block_floats(grad, t, S::m, S::m)));
-      transform_windows<S, S::n>(in, t, n0 + i, 1, input_2d<S>, block, v, Layout::kPanels, i * per_image, tiles);
-      transform_windows<S, S::m>(grad, t, n0 + i, 1, gradient_2d<S>, block, d, Layout::kByPoint, i * per_image,
-                                 tiles);
-    });
+    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kPanels, 0, tiles);
+    transform_windows<S, S::m>(grad, t, n0, images, gradient_2d<S>, d, Layout::kByPoint, 0, tiles);
     parallel_for(0, points_per_tile * panels, g.o * kPanel * tiles, [&](int64_t job) {
       const int64_t xi = job / panels, j = job % panels;
       // S_ξ (+)= D_ξᵀ V_ξ: (o × tiles)·(tiles × 16 c_in)
