@@ -308,6 +308,29 @@ Tensor max_pool_scatter_cuda(const Tensor& g, const Tensor& index, const Shape& 
   });
 }
 
+// Max pooling's backward on the CPU: the output gradient added at the arg-max
+// positions. Every output's arg-max lies in its own (image, channel) plane, so the
+// planes run in parallel, each zeroed just before its adds, while it is in cache (the
+// generic scatter_add runs serially over the whole tensor). Its backward is the gather
+// at the same positions, as scatter_add's is.
+Tensor max_pool_scatter_cpu(const Tensor& g, const FlatIndex& index, const Shape& in_shape) {
+  check_cpu(g, "max_pool2d backward");
+  Tensor out = Tensor::empty(in_shape);
+  const int64_t planes = in_shape[0] * in_shape[1], in_plane = in_shape[2] * in_shape[3];
+  const int64_t out_plane = planes > 0 ? g.numel() / planes : 0;
+  const float* src = g.data();
+  float* dst = out.data();
+  const int64_t* at = index->data();
+  cpu::parallel_for(0, planes, in_plane + out_plane, [&](int64_t p) {
+    std::fill_n(dst + p * in_plane, in_plane, 0.0f);
+    for (int64_t i = p * out_plane; i < (p + 1) * out_plane; ++i)
+      if (at[i] >= 0) dst[at[i]] += src[i];
+  });
+  return record(OpKind::MaxPoolScatter, out, {g}, [index](const Tensor& gg, Node& n) {
+    return Grads{gather(gg, index, n.input(0).shape())};
+  });
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
@@ -367,7 +390,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   if (!index) return out;
   // The output is gather(x, index) computed in the same pass; its rule is gather's.
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
-    return Grads{scatter_add(g, index, n.input(0).shape())};
+    return Grads{max_pool_scatter_cpu(g, index, n.input(0).shape())};
   });
 }
 
