@@ -440,15 +440,14 @@ enum class Layout { kByTile, kByPoint, kPanels };
 
 // For every tile of images [n0, n0 + images): the kSide × kSide window of every
 // plane at (m·th, m·tw), through `transform` (window → n² points), stored in
-// `layout`. The images' tiles are tiles [p0, p0 + images · tiles per image) of the
-// `tiles` in out. Each (image, 8 planes) is one job for parallel_for, which runs them
+// `layout`, tiles numbered p = (image − n0, tile row, tile column). Each (image, 8 planes) is one job for parallel_for, which runs them
 // on the calling thread inside a parallel region and shares them out otherwise (a
 // batch smaller than the thread count, or the weight gradient's).
 template <class S, int64_t kSide>
 void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, void (*transform)(const v8*, v8*),
-                       float* out, Layout layout, int64_t p0, int64_t tiles) {
+                       float* out, Layout layout) {
   constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
-  const int64_t planes = in.planes(), xi_stride = layout == Layout::kByTile ? planes : tiles * planes;
+  const int64_t planes = in.planes(), tiles = images * t.per_image(), xi_stride = layout == Layout::kByTile ? planes : tiles * planes;
   const int64_t rows = m * (t.rows - 1) + kSide, cols = m * (t.cols - 1) + kSide, blocks = in.channels / kLanes;
   parallel_for(0, images * blocks, in.groups() * t.per_image() * points_per_tile * kLanes, [&](int64_t job) {
     const int64_t i = job / blocks, c = job % blocks * kLanes;
@@ -462,7 +461,7 @@ void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t im
           for (int64_t du = 0; du < kSide; ++du)
             for (int64_t dv = 0; dv < kSide; ++dv) window[du * kSide + dv] = load(corner + (du * cols + dv) * kLanes);
           transform(window, points);
-          const int64_t p = p0 + (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
+          const int64_t p = (i * t.rows + th) * t.cols + tw, plane = group * in.channels + c;
           float* dst = out + (layout == Layout::kPanels  ? (plane / kPanel * tiles + p) * kPanel + plane % kPanel
                               : layout == Layout::kByTile ? p * points_per_tile * planes + plane
                                                           : p * planes + plane);
@@ -475,7 +474,7 @@ void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t im
 // each m×m tile written where it falls inside the output planes; jobs as there.
 template <class S>
 void transform_output(const float* mt, const Tiling& t, int64_t n0, int64_t images, const Planes& out,
-                      const float* bias, int64_t p0) {
+                      const float* bias) {
   constexpr int64_t m = S::m, points_per_tile = kPoints<S>;
   const int64_t planes = out.planes(), rows = m * t.rows, cols = m * t.cols, blocks = out.channels / kLanes;
   parallel_for(0, images * blocks, out.groups() * t.per_image() * points_per_tile * kLanes, [&](int64_t job) {
@@ -487,7 +486,7 @@ void transform_output(const float* mt, const Tiling& t, int64_t n0, int64_t imag
       const v8 b = bias ? load(bias + plane) : v8{};
       for (int64_t th = 0; th < t.rows; ++th)
         for (int64_t tw = 0; tw < t.cols; ++tw) {
-          const float* src = mt + (p0 + (i * t.rows + th) * t.cols + tw) * points_per_tile * planes + plane;
+          const float* src = mt + ((i * t.rows + th) * t.cols + tw) * points_per_tile * planes + plane;
           for (int64_t k = 0; k < points_per_tile; ++k) points[k] = load(src + k * planes);
           output_2d<S>(points, tile);
           float* corner = block + ((group * rows + m * th) * cols + m * tw) * kLanes;
@@ -573,7 +572,7 @@ void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& 
     const int64_t tiles = images * t.per_image();
     float* v = scratch(t_v, points_per_tile * tiles * c_in);
     float* mt = scratch(t_m, points_per_tile * tiles * c_out);
-    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kByTile, 0, tiles);
+    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kByTile);
     // M_ξ = V_ξ U_ξ: (tiles × c_in)·(c_in × c_out). Threaded only when the batch was too
     // small to share out (inside the threads' region parallel_for runs serially).
     parallel_for(0, points_per_tile, tiles * c_in * c_out, [&](int64_t xi) {
@@ -581,7 +580,7 @@ void correlate(const Planes& in, const Tiling& t, const float* u, const Planes& 
                {u + xi * c_out * c_in, kPanel, kPanel * c_in}, mt + xi * c_out, points_per_tile * c_out,
                /*accumulate=*/false);
     });
-    transform_output<S>(mt, t, n0, images, out, bias, 0);
+    transform_output<S>(mt, t, n0, images, out, bias);
   });
 }
 
@@ -643,8 +642,8 @@ void backward_weight(const ConvGeometry& g, const float* x, const float* y_grad,
     const int64_t images = std::min(group, g.n - n0), tiles = images * per_image;
     float* v = scratch(t_v, points_per_tile * tiles * c_in);
     float* d = scratch(t_m, points_per_tile * tiles * g.o);
-    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kPanels, 0, tiles);
-    transform_windows<S, S::m>(grad, t, n0, images, gradient_2d<S>, d, Layout::kByPoint, 0, tiles);
+    transform_windows<S, S::n>(in, t, n0, images, input_2d<S>, v, Layout::kPanels);
+    transform_windows<S, S::m>(grad, t, n0, images, gradient_2d<S>, d, Layout::kByPoint);
     parallel_for(0, points_per_tile * panels, g.o * kPanel * tiles, [&](int64_t job) {
       const int64_t xi = job / panels, j = job % panels;
       // S_ξ (+)= D_ξᵀ V_ξ: (o × tiles)·(tiles × 16 c_in)

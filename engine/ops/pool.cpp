@@ -358,7 +358,7 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
   const float* in = x.data();
   float* values = out.data();
   // Without autograd the maxima are written directly; with it they are a gather at
-  // the arg-max positions, whose backward (scatter_add) routes the gradient there.
+  // the arg-max positions, whose backward (max_pool_scatter_cpu) routes the gradient there.
   const bool record_history = any_requires_grad({&x});
   auto index = record_history ? make_flat_index(static_cast<size_t>(out.numel()))
                               : nullptr;
@@ -388,7 +388,8 @@ Tensor max_pool2d(const Tensor& x, const Pool2dOptions& o) {
     });
   }
   if (!index) return out;
-  // The output is gather(x, index) computed in the same pass; its rule is gather's.
+  // The output is gather(x, index) computed in the same pass; its backward is
+  // scatter_add's, done plane by plane.
   return record(OpKind::Gather, out, {x}, [index](const Tensor& g, Node& n) {
     return Grads{max_pool_scatter_cpu(g, index, n.input(0).shape())};
   });
