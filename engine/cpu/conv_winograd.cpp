@@ -440,9 +440,10 @@ enum class Layout { kByTile, kByPoint, kPanels };
 
 // For every tile of images [n0, n0 + images): the kSide × kSide window of every
 // plane at (m·th, m·tw), through `transform` (window → n² points), stored in
-// `layout`, tiles numbered p = (image − n0, tile row, tile column). Each (image, 8 planes) is one job for parallel_for, which runs them
-// on the calling thread inside a parallel region and shares them out otherwise (a
-// batch smaller than the thread count, or the weight gradient's).
+// `layout`, tiles numbered p = (image − n0, tile row, tile column). Each (image,
+// 8 planes) is one job for parallel_for, which runs them on the calling thread inside
+// a parallel region and shares them out otherwise (a batch smaller than the thread
+// count, or the weight gradient's).
 template <class S, int64_t kSide>
 void transform_windows(const Planes& in, const Tiling& t, int64_t n0, int64_t images, void (*transform)(const v8*, v8*),
                        float* out, Layout layout) {
