@@ -12,6 +12,7 @@
 #include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/gemm.h"
 #include "engine/cpu/parallel.h"
+#include "engine/cpu/vec8.h"
 
 namespace adx::cpu {
 namespace {
@@ -24,12 +25,6 @@ namespace {
 constexpr int64_t kMinColumns = 256;
 constexpr int64_t kMaxColFloats = int64_t{8} << 20;
 
-// Scratch buffers that only grow: after the first step of a training loop, the
-// convolutions allocate nothing.
-float* scratch(std::vector<float>& buffer, int64_t count) {
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
 thread_local std::vector<float> t_col, t_tmp;
 thread_local std::vector<float> t_partial;  // the caller's per-thread weight-gradient sums
 

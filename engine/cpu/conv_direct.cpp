@@ -13,23 +13,12 @@
 #include <vector>
 
 #include "engine/cpu/parallel.h"
+#include "engine/cpu/vec8.h"
 
 namespace adx::cpu {
 namespace {
 
-// Eight floats in one AVX register (GCC and Clang vector extension; two SSE registers
-// on targets without AVX). Loads and stores go through memcpy: no alignment assumed.
-typedef float Vec8 __attribute__((vector_size(32)));
-constexpr int64_t kLanes = 8;
 constexpr int64_t kMaxBlock = 8;  // output channels per pass: 8 accumulators + input + weight
-
-inline Vec8 load(const float* p) {
-  Vec8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, Vec8 v) { std::memcpy(p, &v, sizeof v); }
-inline Vec8 splat(float s) { return Vec8{s, s, s, s, s, s, s, s}; }
 
 // v with lanes count and above set to +0.0.
 typedef int32_t Vec8i __attribute__((vector_size(32)));

@@ -69,12 +69,12 @@
 #endif
 
 #include "engine/cpu/parallel.h"
+#include "engine/cpu/vec8.h"
 
 namespace adx::cpu {
 namespace {
 
-using v8 = float __attribute__((vector_size(32)));  // 8 lanes: one ymm register under AVX2
-constexpr int64_t kLanes = 8;
+using v8 = Vec8;  // 8 planes at once: one ymm register under AVX2
 // Tiles per chunk: enough GEMM rows to reuse each weight panel, few enough that a
 // chunk's V and M (n² × tiles × (planes in + planes out) floats; 2.4 MB for the
 // critic's second layer) stay in the last-level cache. A chunk is at least one image.
@@ -85,10 +85,6 @@ constexpr int64_t kGroupTiles = 512;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-float* scratch(std::vector<float>& buffer, int64_t count) {
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
 thread_local std::vector<float> t_u, t_partial;  // the calling thread's weights / weight-gradient sums
 thread_local std::vector<float> t_v, t_m, t_block;  // each worker's chunk and channels-last block
 
@@ -237,15 +233,6 @@ struct Planes {
   int64_t groups() const { return step * step; }
   int64_t planes() const { return groups() * channels; }
 };
-
-inline v8 load(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, v8 v) { std::memcpy(p, &v, sizeof v); }
-
-inline v8 splat(float f) { return v8{f, f, f, f, f, f, f, f}; }  // one vbroadcastss
 
 inline v8 fmadd(v8 a, v8 b, v8 c) {
 #ifdef __FMA__
